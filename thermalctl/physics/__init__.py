@@ -1,0 +1,1 @@
+"""thermalctl.physics."""
