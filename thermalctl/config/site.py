@@ -334,7 +334,7 @@ def signal_pattern(profile: SiteProfile) -> re.Pattern[str]:
     sinks = "|".join(re.escape(s.id) for s in profile.sinks)
     return re.compile(
         rf"rack\.({groups})\.(power_w|coolant_out_temp_c|gpu_power_cap_w|energy_kwh|queued_kwh)"
-        r"|loop\.(supply_temp_c|return_temp_c|flow_m3_per_s|pump_power_w)"
+        r"|loop\.(supply_temp_c|return_temp_c|flow_m3_per_s|pump_power_w|heat_path_fault)"
         rf"|sink\.({sinks})\.(temp_c|heat_w|energy_kwh|heat_request_w|air_temp_c|"
         r"backup_heat_w|backup_energy_kwh|valve_fraction)"
         r"|dump\.(heat_w|energy_kwh|on|heat_request_w|fan_power_w)"

@@ -1,0 +1,188 @@
+"""``thermalctl``: command-line interface.
+
+Every subcommand has ``--help``; those a machine reads take ``--json``; every
+error exits non-zero with a message on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from thermalctl import __version__
+from thermalctl.config.loader import DEFAULT_SITE, ConfigError, load_site, validate_files
+
+__all__ = ["main"]
+
+log = logging.getLogger("thermalctl")
+
+# Subcommands whose implementation lives in a feature package: name -> (module, help).
+# Each module offers ``add_arguments(parser)`` and ``run(args) -> int``.
+_FEATURE_COMMANDS: dict[str, tuple[str, str]] = {
+    "simulate": ("thermalctl.sim.offline_cli", "fast offline simulation of a policy (no network)"),
+    "kpi": ("thermalctl.kpi.cli", "KPIs (PUE, ERF, ERE, ...) from a CSV of meter counters"),
+    "report": ("thermalctl.reports.cli", "energy report for permitting (HTML, PDF, CSV)"),
+    "registers": ("thermalctl.adapters.bms_cli", "print the BMS Modbus server's register map"),
+    "calibrate": ("thermalctl.runtime.calibrate_cli", "fit pool / tank loss parameters from the store"),
+}
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    files = args.files or [str(DEFAULT_SITE)]
+    issues = validate_files(files)
+    if args.json:
+        print(json.dumps({"valid": not issues, "issues": [i.__dict__ for i in issues]}, indent=2))
+    else:
+        for issue in issues:
+            print(issue, file=sys.stderr)
+        if not issues:
+            print(f"{len(files)} file(s) valid")
+    return 1 if issues else 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from thermalctl.config.hardware import HardwareMap
+    from thermalctl.config.site import SiteProfile
+
+    model = HardwareMap if args.kind == "hardware-map" else SiteProfile
+    print(json.dumps(model.model_json_schema(), indent=2))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from thermalctl.runtime.demo import DemoOptions, run_demo_sync
+
+    site = load_site(args.site)
+    opts = DemoOptions(
+        hours=args.hours,
+        speed=args.speed,
+        policy=args.policy,
+        store_path=Path(args.store) if args.store else None,
+        start=dt.datetime.fromisoformat(args.start).replace(tzinfo=dt.UTC) if args.start
+        else DemoOptions.start,
+        progress=not args.quiet,
+    )
+    if not args.quiet:
+        print(f"thermalctl demo: site {site.profile.site.id}, {args.hours:g} h simulated at "
+              f"{args.speed:g}x, policy {args.policy}", file=sys.stderr)
+    summary = run_demo_sync(site, opts)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_summary(summary)
+    return 0
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    rows = [
+        ("IT energy", f"{summary['it_energy_kwh']:.1f} kWh"),
+        ("Facility energy", f"{summary['facility_energy_kwh']:.1f} kWh"),
+        ("Heat reused", f"{summary['reused_heat_kwh']:.1f} kWh"),
+        ("Heat dumped", f"{summary['dumped_heat_kwh']:.1f} kWh"),
+        ("Backup heat", f"{summary['backup_heat_kwh']:.1f} kWh"),
+        ("PUE", f"{summary['pue']:.3f}"),
+        ("ERF", f"{summary['erf']:.3f}"),
+        ("ERE", f"{summary['ere']:.3f}"),
+        ("Alarms raised", ", ".join(summary["alarms"]) or "none"),
+        ("Control tick", f"median {summary['tick_ms_median']} ms, p99 {summary['tick_ms_p99']} ms"),
+        ("Local store", summary["store"]),
+    ]
+    for name, value in rows:
+        print(f"{name:<16} {value}")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from thermalctl.runtime.service import run_site
+
+    site = load_site(args.site)
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        loop.run_until_complete(run_site(site, args, stop))
+    finally:
+        loop.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="thermalctl", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"thermalctl {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="validate site profiles and hardware maps")
+    p.add_argument("files", nargs="*", help="YAML files (default: the embedded demo site)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of a site profile or hardware map")
+    p.add_argument("kind", nargs="?", choices=["site-profile", "hardware-map"], default="site-profile")
+    p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser("demo", help="simulated site + controller on loopback, no external service")
+    p.add_argument("--site", default=str(DEFAULT_SITE), help="site profile (default: %(default)s)")
+    p.add_argument("--hours", type=float, default=24.0, help="simulated hours (default 24)")
+    p.add_argument("--speed", type=float, default=960.0, help="simulated seconds per wall second")
+    p.add_argument("--policy", default="baseline", help="baseline | mpc | oracle")
+    p.add_argument("--store", help="local store path (default var/<site>.sqlite)")
+    p.add_argument("--start", help="simulated start, ISO date (UTC), default 2026-01-05")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("run", help="the long-running controller for a real site")
+    p.add_argument("--site", required=True, help="site profile")
+    p.add_argument("--policy", default="baseline", help="baseline | mpc")
+    p.add_argument("--store", help="local store path (default var/<site>.sqlite)")
+    p.set_defaults(func=_cmd_run)
+
+    for name, (module, help_text) in _FEATURE_COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            p.set_defaults(func=_unavailable(name))
+            continue
+        mod.add_arguments(p)
+        p.set_defaults(func=mod.run)
+    return parser
+
+
+def _unavailable(name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        print(f"thermalctl {name}: not available in this build", file=sys.stderr)
+        return 2
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"thermalctl {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Wires adapters, control and the simulator under one APScheduler (AsyncIOScheduler).
+
+Jobs: ``fast`` (poll, safety, policy, actuation, record), ``plan`` (the policy's
+re-plan) and, in a demo, ``plant`` (the simulated plant follows the clock). All
+run on one asyncio loop; a job that overruns is skipped, not queued
+(``max_instances=1, coalesce=True``). The supervisor catches whatever a tick
+throws, logs it once, and puts the controller into safe mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from thermalctl.adapters.store import LocalStore
+from thermalctl.config.loader import Site
+from thermalctl.control.policy import BaselinePolicy, Policy
+from thermalctl.points import Alarm, AlarmSeverity, Mode
+from thermalctl.runtime.controller import Controller
+
+__all__ = ["ScaledClock", "Supervisor", "WallClock", "make_policy", "run_scheduler"]
+
+log = logging.getLogger(__name__)
+
+
+class WallClock:
+    """Real time, Unix seconds."""
+
+    def __call__(self) -> float:
+        return time.time()
+
+
+@dataclass
+class ScaledClock:
+    """Simulated time running ``speed`` times faster than the wall clock."""
+
+    start_s: float
+    speed: float
+    _wall0: float = field(default_factory=time.monotonic)
+
+    def __call__(self) -> float:
+        return self.start_s + (time.monotonic() - self._wall0) * self.speed
+
+
+def make_policy(name: str, site: Site) -> Policy:
+    """Build a policy by name (``baseline``; ``mpc`` / ``oracle`` where available)."""
+    if name == "baseline":
+        return BaselinePolicy(site.profile)
+    try:
+        from thermalctl.control.policies import build_policy
+    except ImportError as exc:
+        raise ValueError(f"policy {name!r} is not available: {exc}") from exc
+    return build_policy(name, site.profile)
+
+
+class Supervisor:
+    """Runs the controller's jobs; the only place that catches every exception."""
+
+    def __init__(self, controller: Controller) -> None:
+        self.controller = controller
+        self.failing: dict[str, str] = {}
+        self.tick_wall_s: list[float] = []
+
+    async def fast(self) -> None:
+        start = time.perf_counter()
+        try:
+            await self.controller.tick()
+        except Exception as exc:  # noqa: BLE001 - supervisor boundary, see STYLE.md rule 6
+            self._failed("fast", exc)
+        else:
+            self._recovered("fast")
+        self.tick_wall_s.append(time.perf_counter() - start)
+
+    def plan(self) -> None:
+        try:
+            self.controller.plan()
+        except Exception as exc:  # noqa: BLE001 - supervisor boundary
+            self._failed("plan", exc)
+        else:
+            self._recovered("plan")
+
+    def _failed(self, job: str, exc: BaseException) -> None:
+        if job not in self.failing:
+            log.exception("%s job failed; controller degrades to safe mode", job)
+        self.failing[job] = repr(exc)
+        c = self.controller
+        c.mode = Mode.SAFE
+        c.store.add_alarms([Alarm(f"runtime.{job}", f"{job} job failed: {exc!r}",
+                                  AlarmSeverity.CRITICAL, c.clock())])
+
+    def _recovered(self, job: str) -> None:
+        if job in self.failing:
+            log.info("%s job recovered", job)
+            del self.failing[job]
+
+
+async def run_scheduler(
+    controller: Controller,
+    *,
+    speed: float,
+    fast_period_s: float,
+    plan_period_s: float,
+    until: Callable[[], bool],
+    extra_jobs: list[tuple[Callable[[], Any], float]] | None = None,
+    progress: Callable[[], Awaitable[None] | None] | None = None,
+) -> Supervisor:
+    """Run the fast and plan jobs (periods in simulated seconds) until ``until()``."""
+    sup = Supervisor(controller)
+    sched = AsyncIOScheduler()
+    opts: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    for func, period in extra_jobs or []:
+        sched.add_job(func, "interval", seconds=period / speed, **opts)
+    sched.add_job(sup.fast, "interval", seconds=fast_period_s / speed, id="fast", **opts)
+    sched.add_job(sup.plan, "interval", seconds=plan_period_s / speed, id="plan", **opts)
+    sup.plan()
+    await sup.fast()
+    sched.start()
+    try:
+        while not until():
+            await asyncio.sleep(min(0.2, max(0.01, fast_period_s / speed)))
+            if progress is not None:
+                maybe = progress()
+                if maybe is not None:
+                    await maybe
+    finally:
+        sched.shutdown(wait=False)
+    return sup
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    idx = min(len(ordered) - 1, max(0, math.ceil(q / 100.0 * len(ordered)) - 1))
+    return ordered[idx]

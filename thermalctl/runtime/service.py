@@ -1,0 +1,39 @@
+"""``thermalctl run``: the long-running controller for a real site (wall-clock time)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+
+from thermalctl.adapters.store import LocalStore
+from thermalctl.config.loader import Site
+from thermalctl.runtime.app import WallClock, make_policy, run_scheduler
+from thermalctl.runtime.controller import Controller
+
+__all__ = ["run_site"]
+
+log = logging.getLogger(__name__)
+
+
+async def run_site(site: Site, args: argparse.Namespace, stop: asyncio.Event) -> None:
+    """Run until ``stop`` is set (SIGINT / SIGTERM)."""
+    profile = site.profile
+    store_path = Path(args.store) if args.store else Path("var") / f"{profile.site.id}.sqlite"
+    store = LocalStore(store_path)
+    controller = Controller(site, store, make_policy(args.policy, site), WallClock())
+    log.info("thermalctl running site %s, store %s, policy %s", profile.site.id, store_path,
+             args.policy)
+    try:
+        await run_scheduler(
+            controller,
+            speed=1.0,
+            fast_period_s=profile.fast_period_s,
+            plan_period_s=profile.plan_period_s,
+            until=stop.is_set,
+        )
+    finally:
+        await controller.close()
+        store.close()
+        log.info("thermalctl stopped")
