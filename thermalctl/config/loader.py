@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,10 +116,17 @@ def _validate(model: type[M], path: Path, data: Any, node: yaml.Node | None) -> 
             msg = err["msg"]
             if msg.startswith("Value error, "):
                 msg = msg[len("Value error, ") :]
+            # Cross-field validators prefix their message with the path they concern.
+            m = _PATH_PREFIX.match(msg)
+            if m:
+                loc = [*loc, *(int(x) if x.isdigit() else x for x in m.group(1).split("."))]
+                dotted = ".".join(str(p) for p in loc)
+                msg = m.group(2)
             issues.append(ConfigIssue(str(path), dotted, msg, _line_of(node, loc)))
         raise ConfigError(issues) from exc
 
 
+_PATH_PREFIX = re.compile(r"^([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): (.*)$", re.DOTALL)
 _UNION_TAGS = {"pool", "dhw", "space_heating"}
 
 
