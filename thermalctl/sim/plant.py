@@ -32,10 +32,19 @@ ROOM_COOLING_COP = 4.0
 DUMP_GAIN_W_PER_K = 8000.0
 #: Backup heaters start this far below the sink set point [K] and reach full output one
 #: proportional band [K] lower.
-BACKUP_OFFSET_K = 0.5
-BACKUP_BAND_K = 1.0
+BACKUP_OFFSET_K = 0.3
+BACKUP_BAND_K = 0.4
 #: Longest internal integration step [s].
 MAX_SUBSTEP_S = 30.0
+
+
+#: Height-to-diameter ratio assumed for hot-water tanks (typical vertical cylinders).
+TANK_ASPECT_RATIO = 2.5
+
+
+def _tank_height_m(volume_m3: float) -> float:
+    diameter = (4.0 * volume_m3 / (math.pi * TANK_ASPECT_RATIO)) ** (1.0 / 3.0)
+    return TANK_ASPECT_RATIO * diameter
 
 
 @dataclass
@@ -99,6 +108,16 @@ class Plant:
             self.sink_temp_c[sink.id] = sink.setpoint_c
             if isinstance(sink, DhwSink):
                 self.tank_nodes_c[sink.id] = [sink.setpoint_c] * sink.nodes
+        self.tank_params = {
+            s.id: tank.TankParams(
+                volume_m3=s.volume_m3,
+                height_m=_tank_height_m(s.volume_m3),
+                node_count=s.nodes,
+                loss_ua_w_per_k=s.loss_ua_w_per_k,
+            )
+            for s in profile.sinks
+            if isinstance(s, DhwSink)
+        }
         self.workloads = {
             g.id: SyntheticWorkload(g, profile.simulation.seed + i)
             for i, g in enumerate(profile.rack_groups)
@@ -176,7 +195,7 @@ class Plant:
         loop = p.heat_loop
         t = self.totals
         now = self.time_s
-        hours = dt_s / 3600.0
+        kwh_per_w = dt_s / 3.6e6  # energy [kWh] of 1 W over this step
 
         # Racks: must-run load always runs; deferrable work runs up to the cap.
         captured_w = 0.0
@@ -208,7 +227,7 @@ class Plant:
             self.group_power_w[g.id] = power
             it_w += power
             captured_w += power * g.capture_fraction
-            t.group_it_kwh[g.id] += power * hours
+            t.group_it_kwh[g.id] += power * kwh_per_w
         uncaptured_w = it_w - captured_w
 
         # Heat to the sinks through their plate heat exchangers.
@@ -251,11 +270,11 @@ class Plant:
             backup_w = self._step_sink(sink, sink_w[sink.id], dt_s, weather)
             self.sink_heat_w[sink.id] = sink_w[sink.id]
             self.backup_heat_w[sink.id] = backup_w
-            t.sink_kwh[sink.id] += sink_w[sink.id] * hours
-            t.backup_kwh[sink.id] += backup_w * hours
+            t.sink_kwh[sink.id] += sink_w[sink.id] * kwh_per_w
+            t.backup_kwh[sink.id] += backup_w * kwh_per_w
             temp = self.sink_temp_c[sink.id]
             outside = max(0.0, sink.band_low_c - temp, temp - sink.band_high_c)
-            t.comfort_violation_kh += outside * hours
+            t.comfort_violation_kh += outside * dt_s / 3600.0
 
         # Facility power inside the boundary (ISO/IEC 30134-2: all energy to the data centre).
         r = p.reporting
@@ -270,11 +289,11 @@ class Plant:
         self.dump_heat_w = dump_w
         self.dump_fan_w = fan_w
         self.facility_w = facility_w
-        t.it_kwh += it_w * hours
-        t.facility_kwh += facility_w * hours
-        t.dumped_kwh += dump_w * hours
-        t.loop_loss_kwh += loss_w * hours
-        t.uncaptured_kwh += uncaptured_w * hours
+        t.it_kwh += it_w * kwh_per_w
+        t.facility_kwh += facility_w * kwh_per_w
+        t.dumped_kwh += dump_w * kwh_per_w
+        t.loop_loss_kwh += loss_w * kwh_per_w
+        t.uncaptured_kwh += uncaptured_w * kwh_per_w
         self.time_s += dt_s
 
     @staticmethod
@@ -332,7 +351,7 @@ class Plant:
                     sink.hall_relative_humidity,
                     sink.area_m2,
                     activity_factor=sink.activity_factor,
-                    fresh_water_m3_per_s=sink.fresh_water_m3_per_day / 86400.0,
+                    bathers_per_day=sink.fresh_water_m3_per_day / pool.FRESH_WATER_PER_BATHER_M3,
                     mains_temp_c=sink.mains_temp_c,
                     ground_ua_w_per_k=sink.ground_ua_w_per_k,
                     cover_on=cover,
@@ -350,7 +369,7 @@ class Plant:
             backup_w = draw * 1000.0 * 4186.0 * max(0.0, sink.draw_temp_c - top)
             new_nodes, _terms = tank.step_tank(
                 nodes, dt_s, draw, sink.mains_temp_c, heat_w, self.profile.heat_loop.plant_room_temp_c,
-                tank.TankParams(volume_m3=sink.volume_m3, loss_ua_w_per_k=sink.loss_ua_w_per_k),
+                self.tank_params[sink.id],
             )
             self.tank_nodes_c[sink.id] = [float(x) for x in new_nodes]
             self.sink_temp_c[sink.id] = float(new_nodes[0])
