@@ -31,7 +31,10 @@ _FEATURE_COMMANDS: dict[str, tuple[str, str]] = {
     "kpi": ("thermalctl.kpi.cli", "KPIs (PUE, ERF, ERE, ...) from a CSV of meter counters"),
     "report": ("thermalctl.reports.cli", "energy report for permitting (HTML, PDF, CSV)"),
     "registers": ("thermalctl.adapters.bms_cli", "print the BMS Modbus server's register map"),
-    "calibrate": ("thermalctl.runtime.calibrate_cli", "fit pool / tank loss parameters from the store"),
+    "calibrate": (
+        "thermalctl.runtime.calibrate_cli",
+        "fit pool / tank loss parameters from the store",
+    ),
 }
 
 
@@ -68,13 +71,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         speed=args.speed,
         policy=args.policy,
         store_path=Path(args.store) if args.store else None,
-        start=dt.datetime.fromisoformat(args.start).replace(tzinfo=dt.UTC) if args.start
+        start=dt.datetime.fromisoformat(args.start).replace(tzinfo=dt.UTC)
+        if args.start
         else DemoOptions.start,
         progress=not args.quiet,
     )
     if not args.quiet:
-        print(f"thermalctl demo: site {site.profile.site.id}, {args.hours:g} h simulated at "
-              f"{args.speed:g}x, policy {args.policy}", file=sys.stderr)
+        print(
+            f"thermalctl demo: site {site.profile.site.id}, {args.hours:g} h simulated at "
+            f"{args.speed:g}x, policy {args.policy}",
+            file=sys.stderr,
+        )
     summary = run_demo_sync(site, opts)
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -128,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("schema", help="print the JSON Schema of a site profile or hardware map")
-    p.add_argument("kind", nargs="?", choices=["site-profile", "hardware-map"], default="site-profile")
+    p.add_argument(
+        "kind", nargs="?", choices=["site-profile", "hardware-map"], default="site-profile"
+    )
     p.set_defaults(func=_cmd_schema)
 
     p = sub.add_parser("demo", help="simulated site + controller on loopback, no external service")

@@ -13,8 +13,13 @@ from thermalctl.points import Alarm, AlarmSeverity, Decision, Mode, Quality, Rea
 def test_everything_survives_a_restart(tmp_path) -> None:
     path = tmp_path / "s.sqlite"
     with LocalStore(path) as store:
-        store.add_readings([Reading("m.p", 1.5, "W", Quality.GOOD, 10.0),
-                            Reading.bad("m.q", "degC", 10.0, "timeout")], {"m.p": "it.power_w"})
+        store.add_readings(
+            [
+                Reading("m.p", 1.5, "W", Quality.GOOD, 10.0),
+                Reading.bad("m.q", "degC", 10.0, "timeout"),
+            ],
+            {"m.p": "it.power_w"},
+        )
         store.add_decision(Decision(10.0, Mode.AUTO, "baseline", {"pod": 1e4}))
         store.add_alarms([Alarm("x", "msg", AlarmSeverity.WARNING, 10.0)])
         store.add_ledger(10.0, {"it_kwh": 1.0, "facility_kwh": 1.2})

@@ -43,23 +43,50 @@ def _pool() -> dict:
 
 # (mutation, expected field path, expected words in the reason)
 SITE_BREAKAGES = [
-    (lambda d: d["rack_groups"][0].update(capture_fraction=1.4), "rack_groups.0.capture_fraction",
-     "less than or equal to 1"),
-    (lambda d: d["rack_groups"][0].update(cooling="oil_bath"), "rack_groups.0.cooling", "immersion"),
-    (lambda d: d["rack_groups"][0].update(idle_power_w=70000), "rack_groups.0", "below max_power_w"),
+    (
+        lambda d: d["rack_groups"][0].update(capture_fraction=1.4),
+        "rack_groups.0.capture_fraction",
+        "less than or equal to 1",
+    ),
+    (
+        lambda d: d["rack_groups"][0].update(cooling="oil_bath"),
+        "rack_groups.0.cooling",
+        "immersion",
+    ),
+    (
+        lambda d: d["rack_groups"][0].update(idle_power_w=70000),
+        "rack_groups.0",
+        "below max_power_w",
+    ),
     (lambda d: d["sinks"][0].update(setpoint_c=35.0), "sinks.0", "within band"),
     (lambda d: d["sinks"][0].update(colour="blue"), "sinks.0.colour", "Extra inputs"),
     (lambda d: d["sinks"][0].pop("area_m2"), "sinks.0.area_m2", "Field required"),
-    (lambda d: d["limits"].update(coolant_supply_alarm_c=60), "limits", "below coolant_supply_trip"),
-    (lambda d: d["devices"][0]["signals"].update({"rack.nope.power_w": "total_power"}),
-     "devices.0.signals", "unknown signal"),
+    (
+        lambda d: d["limits"].update(coolant_supply_alarm_c=60),
+        "limits",
+        "below coolant_supply_trip",
+    ),
+    (
+        lambda d: d["devices"][0]["signals"].update({"rack.nope.power_w": "total_power"}),
+        "devices.0.signals",
+        "unknown signal",
+    ),
     (lambda d: d["devices"][0].update(port=70000), "devices.0.port", "less than or equal"),
-    (lambda d: d["reporting"].update(measurement_category=4), "reporting.measurement_category",
-     "Input should be"),
-    (lambda d: d["devices"][0]["signals"].update({"it.power_w": "no_such_register"}),
-     "devices.0.signals.it.power_w", "no register"),
-    (lambda d: d["devices"][3]["actuators"].update({"dump.on": "pump_running"}),
-     "devices.3.actuators.dump.on", "read-only"),
+    (
+        lambda d: d["reporting"].update(measurement_category=4),
+        "reporting.measurement_category",
+        "Input should be",
+    ),
+    (
+        lambda d: d["devices"][0]["signals"].update({"it.power_w": "no_such_register"}),
+        "devices.0.signals.it.power_w",
+        "no register",
+    ),
+    (
+        lambda d: d["devices"][3]["actuators"].update({"dump.on": "pump_running"}),
+        "devices.3.actuators.dump.on",
+        "read-only",
+    ),
 ]
 
 
@@ -95,31 +122,47 @@ def test_yaml_syntax_error_names_line(tmp_path) -> None:
 
 
 MAP_BREAKAGES = [
-    ({"name": "x", "address": 0, "table": "input", "data_type": "float32", "count": 1},
-     "does not fit data_type"),
-    ({"name": "x", "address": 0, "table": "input", "data_type": "uint16", "access": "rw"},
-     "only holding registers and coils"),
+    (
+        {"name": "x", "address": 0, "table": "input", "data_type": "float32", "count": 1},
+        "does not fit data_type",
+    ),
+    (
+        {"name": "x", "address": 0, "table": "input", "data_type": "uint16", "access": "rw"},
+        "only holding registers and coils",
+    ),
     ({"name": "x", "address": 0, "table": "coil", "data_type": "int16"}, "coils and discrete"),
-    ({"name": "x", "address": 0, "table": "holding", "data_type": "int16", "min": 5, "max": 1},
-     "above max"),
+    (
+        {"name": "x", "address": 0, "table": "holding", "data_type": "int16", "min": 5, "max": 1},
+        "above max",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("register", "words"), MAP_BREAKAGES)
 def test_broken_register_rejected(tmp_path, register, words) -> None:
-    data = {"model": "m", "manufacturer": "x", "document": "doc v1", "kind": "sensor",
-            "registers": [register]}
+    data = {
+        "model": "m",
+        "manufacturer": "x",
+        "document": "doc v1",
+        "kind": "sensor",
+        "registers": [register],
+    }
     issues = validate_files([_write(tmp_path, data, "map.yaml")])
     assert any(words in i.reason and i.path.startswith("registers.0") for i in issues), issues
 
 
 def test_overlapping_registers_rejected(tmp_path) -> None:
-    data = {"model": "m", "manufacturer": "x", "document": "doc v1", "kind": "sensor",
-            "registers": [
-                {"name": "a", "address": 10, "table": "holding", "data_type": "float32"},
-                {"name": "b", "address": 11, "table": "holding", "data_type": "uint16"},
-                {"name": "c", "address": 11, "table": "input", "data_type": "uint16"},
-            ]}
+    data = {
+        "model": "m",
+        "manufacturer": "x",
+        "document": "doc v1",
+        "kind": "sensor",
+        "registers": [
+            {"name": "a", "address": 10, "table": "holding", "data_type": "float32"},
+            {"name": "b", "address": 11, "table": "holding", "data_type": "uint16"},
+            {"name": "c", "address": 11, "table": "input", "data_type": "uint16"},
+        ],
+    }
     issues = validate_files([_write(tmp_path, data, "map.yaml")])
     assert len(issues) == 1 and "overlap" in issues[0].reason
     assert "'a'" in issues[0].reason and "'b'" in issues[0].reason

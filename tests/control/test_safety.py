@@ -12,13 +12,19 @@ from thermalctl.control.state import SiteState
 from thermalctl.points import Mode, Quality, Reading
 
 PROFILE = load_site(POOL_SITE).profile
-BOUND = frozenset({"loop.supply_temp_c", "loop.return_temp_c", "sink.pool.temp_c", "ambient.temp_c"})
+BOUND = frozenset(
+    {"loop.supply_temp_c", "loop.return_temp_c", "sink.pool.temp_c", "ambient.temp_c"}
+)
 
 
 def _state(now: float = 1000.0, **values: float) -> SiteState:
     st = SiteState(now_s=now)
-    defaults = {"loop.supply_temp_c": 35.0, "loop.return_temp_c": 42.0, "sink.pool.temp_c": 29.5,
-                "ambient.temp_c": 10.0}
+    defaults = {
+        "loop.supply_temp_c": 35.0,
+        "loop.return_temp_c": 42.0,
+        "sink.pool.temp_c": 29.5,
+        "ambient.temp_c": 10.0,
+    }
     defaults.update({k.replace("__", "."): v for k, v in values.items()})
     st.update((s, Reading(s, v, "degC", Quality.GOOD, now)) for s, v in defaults.items())
     return st

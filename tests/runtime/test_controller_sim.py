@@ -121,7 +121,10 @@ async def test_safety_trips_when_a_device_goes_silent_and_recovers(pool_rig: Rig
     assert "loop.supply_temp_c.stale" not in c.active_alarms
     assert c.mode is Mode.AUTO
     codes = [(row[1], row[4]) for row in pool_rig.store.alarms()]
-    assert ("loop.supply_temp_c.stale", True) in codes and ("loop.supply_temp_c.stale", False) in codes
+    assert ("loop.supply_temp_c.stale", True) in codes and (
+        "loop.supply_temp_c.stale",
+        False,
+    ) in codes
 
 
 async def test_garbage_registers_never_crash_the_tick(pool_rig: Rig) -> None:

@@ -9,11 +9,20 @@ from thermalctl.cli import main
 
 def test_demo_json_summary(tmp_path, capsys) -> None:
     store = tmp_path / "demo.sqlite"
-    rc = main(["demo", "--hours", "3", "--speed", "1800", "--json", "--quiet", "--store", str(store)])
+    rc = main(
+        ["demo", "--hours", "3", "--speed", "1800", "--json", "--quiet", "--store", str(store)]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
-    for key in ("it_energy_kwh", "facility_energy_kwh", "reused_heat_kwh", "dumped_heat_kwh",
-                "pue", "erf", "alarms"):
+    for key in (
+        "it_energy_kwh",
+        "facility_energy_kwh",
+        "reused_heat_kwh",
+        "dumped_heat_kwh",
+        "pue",
+        "erf",
+        "alarms",
+    ):
         assert key in out
     assert out["it_energy_kwh"] > 0
     assert out["reused_heat_kwh"] > 0

@@ -88,7 +88,9 @@ class LocalStore:
         self.close()
 
     # -- writes ---------------------------------------------------------------------
-    def add_readings(self, readings: Iterable[Reading], signals: dict[str, str] | None = None) -> int:
+    def add_readings(
+        self, readings: Iterable[Reading], signals: dict[str, str] | None = None
+    ) -> int:
         """Append readings; ``signals`` maps point name -> signal name where bound."""
         sig = signals or {}
         rows = [
@@ -115,7 +117,10 @@ class LocalStore:
         with self._lock, self._db:
             self._db.executemany(
                 "INSERT INTO alarms(ts, code, severity, message, active) VALUES (?,?,?,?,?)",
-                [(a.timestamp_s, a.code, a.severity.value, a.message, int(a.active)) for a in alarms],
+                [
+                    (a.timestamp_s, a.code, a.severity.value, a.message, int(a.active))
+                    for a in alarms
+                ],
             )
 
     def add_ledger(self, ts: float, values: dict[str, float | None]) -> None:
@@ -141,9 +146,12 @@ class LocalStore:
         return None if row is None else str(row[0])
 
     # -- reads ----------------------------------------------------------------------
-    def counters_frame(self, start_s: float | None = None, end_s: float | None = None) -> pd.DataFrame:
+    def counters_frame(
+        self, start_s: float | None = None, end_s: float | None = None
+    ) -> pd.DataFrame:
         """The energy ledger as cumulative counters, UTC-indexed (``timestamp``)."""
-        query = f"SELECT ts, {', '.join(LEDGER_COLUMNS)} FROM ledger WHERE ts >= ? AND ts <= ? ORDER BY ts"
+        cols = ", ".join(LEDGER_COLUMNS)
+        query = f"SELECT ts, {cols} FROM ledger WHERE ts >= ? AND ts <= ? ORDER BY ts"
         lo = -1e18 if start_s is None else start_s
         hi = 1e18 if end_s is None else end_s
         with self._lock:
@@ -156,14 +164,22 @@ class LocalStore:
     def readings_frame(
         self, start_s: float | None = None, end_s: float | None = None, signal: str | None = None
     ) -> pd.DataFrame:
-        query = "SELECT ts, point, signal, value, unit, quality, reason FROM readings WHERE ts >= ? AND ts <= ?"
-        args: list[object] = [-1e18 if start_s is None else start_s, 1e18 if end_s is None else end_s]
+        query = (
+            "SELECT ts, point, signal, value, unit, quality, reason FROM readings "
+            "WHERE ts >= ? AND ts <= ?"
+        )
+        args: list[object] = [
+            -1e18 if start_s is None else start_s,
+            1e18 if end_s is None else end_s,
+        ]
         if signal is not None:
             query += " AND signal = ?"
             args.append(signal)
         with self._lock:
             rows = self._db.execute(query + " ORDER BY id", args).fetchall()
-        return pd.DataFrame(rows, columns=["ts", "point", "signal", "value", "unit", "quality", "reason"])
+        return pd.DataFrame(
+            rows, columns=["ts", "point", "signal", "value", "unit", "quality", "reason"]
+        )
 
     def alarms(self) -> list[tuple[float, str, str, str, bool]]:
         with self._lock:

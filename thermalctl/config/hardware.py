@@ -8,6 +8,7 @@ are writable.
 
 from __future__ import annotations
 
+import itertools
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -155,7 +156,7 @@ class HardwareMap(_Frozen):
             by_table.setdefault(reg.table, []).append(reg)
         for table, regs in by_table.items():
             regs.sort(key=lambda r: r.address)
-            for a, b in zip(regs, regs[1:], strict=False):
+            for a, b in itertools.pairwise(regs):
                 if b.address < a.end:
                     raise ValueError(
                         f"registers {a.name!r} ({table.value} {a.address}-{a.end - 1}) and "

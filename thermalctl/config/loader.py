@@ -77,9 +77,12 @@ def _line_of(node: yaml.Node | None, loc: Iterable[str | int]) -> int | None:
                 if getattr(k, "value", None) == str(key):
                     child = v
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
-            if 0 <= key < len(node.value):
-                child = node.value[key]
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(key, int)
+            and 0 <= key < len(node.value)
+        ):
+            child = node.value[key]
         if child is None:
             break
         node = child
@@ -91,7 +94,9 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([ConfigIssue(str(path), "", f"cannot read file: {exc.strerror}")]) from exc
+        raise ConfigError(
+            [ConfigIssue(str(path), "", f"cannot read file: {exc.strerror}")]
+        ) from exc
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -130,7 +135,9 @@ _PATH_PREFIX = re.compile(r"^([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): (.*)$", re.DOT
 _UNION_TAGS = {"pool", "dhw", "space_heating"}
 
 
-def load_hardware_map(name_or_path: str | os.PathLike[str], maps_dir: Path | None = None) -> HardwareMap:
+def load_hardware_map(
+    name_or_path: str | os.PathLike[str], maps_dir: Path | None = None
+) -> HardwareMap:
     """Load a hardware map by file stem (looked up in ``maps_dir``) or by path."""
     path = _resolve_map(str(name_or_path), maps_dir)
     data, node = _read_yaml(path)
@@ -185,7 +192,8 @@ def load_site(path: str | os.PathLike[str] | None = None, maps_dir: Path | None 
                 except KeyError:
                     issues.append(
                         ConfigIssue(
-                            str(p), f"devices.{i}.{kind}.{sig}",
+                            str(p),
+                            f"devices.{i}.{kind}.{sig}",
                             f"map {dev.map!r} has no register {reg_name!r}",
                         )
                     )
@@ -193,7 +201,8 @@ def load_site(path: str | os.PathLike[str] | None = None, maps_dir: Path | None 
                 if kind == "actuators" and not reg.writable:
                     issues.append(
                         ConfigIssue(
-                            str(p), f"devices.{i}.{kind}.{sig}",
+                            str(p),
+                            f"devices.{i}.{kind}.{sig}",
                             f"register {reg_name!r} of map {dev.map!r} is read-only",
                         )
                     )

@@ -3,15 +3,50 @@
 Each is optional; with none configured thermalctl needs no external service.
 Secrets are never stored in a profile: they come from the environment
 (``THERMALCTL_INFLUX_TOKEN``, ``THERMALCTL_MQTT_URL`` ...).
+
+The profile's section and the environment are merged once, at start-up, into a
+*target* (:class:`InfluxTarget`, :class:`MqttEndpoint`, :class:`BmsListen`) by the
+``resolve_*`` functions; the environment wins over the profile. A service is
+configured when its target resolves, else it is not started.
+
+Environment variables::
+
+    THERMALCTL_INFLUX_URL      http://host:8086 (v2 write API; VictoriaMetrics works too)
+    THERMALCTL_INFLUX_TOKEN    API token (v2) or "user:password" (v1)
+    THERMALCTL_INFLUX_ORG      organisation (v2)
+    THERMALCTL_INFLUX_BUCKET   bucket (v2) or database (v1)
+    THERMALCTL_MQTT_URL        mqtt://user:pass@host:1883 or mqtts://... (TLS)
+    THERMALCTL_BMS_LISTEN      host:port of the BMS Modbus TCP server
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-__all__ = ["BmsSettings", "InfluxSettings", "MqttSettings"]
+__all__ = [
+    "BmsListen",
+    "BmsSettings",
+    "InfluxSettings",
+    "InfluxTarget",
+    "MqttEndpoint",
+    "MqttSettings",
+    "parse_listen",
+    "parse_mqtt_url",
+    "resolve_bms",
+    "resolve_influx",
+    "resolve_mqtt",
+]
+
+ENV_INFLUX_URL = "THERMALCTL_INFLUX_URL"
+ENV_INFLUX_TOKEN = "THERMALCTL_INFLUX_TOKEN"
+ENV_INFLUX_ORG = "THERMALCTL_INFLUX_ORG"
+ENV_INFLUX_BUCKET = "THERMALCTL_INFLUX_BUCKET"
+ENV_MQTT_URL = "THERMALCTL_MQTT_URL"
+ENV_BMS_LISTEN = "THERMALCTL_BMS_LISTEN"
 
 
 class _Frozen(BaseModel):
@@ -26,6 +61,8 @@ class InfluxSettings(_Frozen):
     api: Literal["v2", "v1"] = "v2"
     batch_size: Annotated[int, Field(ge=1, le=50000)] = 5000
     flush_period_s: Annotated[float, Field(gt=0)] = 10.0
+    timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
+    max_backoff_s: Annotated[float, Field(gt=0, le=3600)] = 300.0
 
 
 class MqttSettings(_Frozen):
@@ -34,9 +71,148 @@ class MqttSettings(_Frozen):
     discovery_prefix: str = "homeassistant"
     client_id: str | None = None
     ca_file: str | None = None
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    gpu_cap_refresh_s: Annotated[float, Field(gt=0)] = Field(
+        default=60.0, description="Re-publish an unchanged GPU cap command this often (MQTT mode)."
+    )
 
 
 class BmsSettings(_Frozen):
     listen: str = "127.0.0.1:5502"
     unit_id: Annotated[int, Field(ge=0, le=255)] = 1
     heartbeat_timeout_s: Annotated[float, Field(gt=0)] = 60.0
+
+
+# -- resolved targets -------------------------------------------------------------------
+class InfluxTarget(_Frozen):
+    """Where the shipper writes: a v2 write API (``/api/v2/write``) or a v1 ``/write``."""
+
+    url: str
+    token: SecretStr = SecretStr("")
+    org: str = "thermalctl"
+    bucket: str = "thermalctl"
+    api: Literal["v2", "v1"] = "v2"
+    batch_size: Annotated[int, Field(ge=1, le=50000)] = 5000
+    flush_period_s: Annotated[float, Field(gt=0)] = 10.0
+    timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    max_backoff_s: Annotated[float, Field(gt=0)] = 300.0
+
+
+class MqttEndpoint(_Frozen):
+    """A broker parsed from ``mqtt://user:pass@host:port`` (``mqtts://`` for TLS)."""
+
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)]
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: bool = False
+    ca_file: str | None = None
+    base_topic: str = "thermalctl"
+    discovery_prefix: str = "homeassistant"
+    client_id: str | None = None
+    keepalive_s: int = 30
+    gpu_cap_refresh_s: float = 60.0
+
+
+class BmsListen(_Frozen):
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)]
+    unit_id: Annotated[int, Field(ge=0, le=255)] = 1
+    heartbeat_timeout_s: Annotated[float, Field(gt=0)] = 60.0
+
+
+def resolve_influx(settings: InfluxSettings | None, env: Mapping[str, str]) -> InfluxTarget | None:
+    """The InfluxDB target from the profile's ``influx`` section and the environment.
+
+    None when neither gives a URL.
+    """
+    base = settings or InfluxSettings()
+    url = env.get(ENV_INFLUX_URL) or base.url
+    if not url:
+        return None
+    token = env.get(base.token_env) or env.get(ENV_INFLUX_TOKEN) or ""
+    return InfluxTarget(
+        url=url.rstrip("/"),
+        token=SecretStr(token),
+        org=env.get(ENV_INFLUX_ORG) or base.org,
+        bucket=env.get(ENV_INFLUX_BUCKET) or base.bucket,
+        api=base.api,
+        batch_size=base.batch_size,
+        flush_period_s=base.flush_period_s,
+        timeout_s=base.timeout_s,
+        max_backoff_s=base.max_backoff_s,
+    )
+
+
+def parse_mqtt_url(url: str) -> tuple[str, int, str | None, str | None, bool]:
+    """``(host, port, username, password, tls)`` from an ``mqtt://`` or ``mqtts://`` URL.
+
+    >>> parse_mqtt_url("mqtts://ha:s%40cret@broker.local")
+    ('broker.local', 8883, 'ha', 's@cret', True)
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+        raise ValueError(f"MQTT URL {_redact(url)!r}: scheme must be mqtt:// or mqtts://")
+    tls = parts.scheme in ("mqtts", "ssl")
+    if not parts.hostname:
+        raise ValueError(f"MQTT URL {_redact(url)!r}: no host")
+    try:
+        port = parts.port or (8883 if tls else 1883)
+    except ValueError as exc:
+        raise ValueError(f"MQTT URL {_redact(url)!r}: bad port") from exc
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return parts.hostname, port, user, password, tls
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def resolve_mqtt(settings: MqttSettings | None, env: Mapping[str, str]) -> MqttEndpoint | None:
+    """The broker from ``THERMALCTL_MQTT_URL`` or the profile's ``mqtt.url``; None if neither."""
+    base = settings or MqttSettings()
+    url = env.get(ENV_MQTT_URL) or base.url
+    if not url:
+        return None
+    host, port, user, password, tls = parse_mqtt_url(url)
+    return MqttEndpoint(
+        host=host,
+        port=port,
+        username=user,
+        password=SecretStr(password) if password is not None else None,
+        tls=tls or base.ca_file is not None,
+        ca_file=base.ca_file,
+        base_topic=base.base_topic.strip("/"),
+        discovery_prefix=base.discovery_prefix.strip("/"),
+        client_id=base.client_id,
+        keepalive_s=base.keepalive_s,
+        gpu_cap_refresh_s=base.gpu_cap_refresh_s,
+    )
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port`` for IPv6) as ``(host, port)``.
+
+    >>> parse_listen("0.0.0.0:502")
+    ('0.0.0.0', 502)
+    """
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"listen address {text!r}: expected host:port")
+    return host.strip("[]"), int(port)
+
+
+def resolve_bms(settings: BmsSettings | None, env: Mapping[str, str]) -> BmsListen | None:
+    """The BMS server's address from ``THERMALCTL_BMS_LISTEN`` or the profile's ``bms``."""
+    listen = env.get(ENV_BMS_LISTEN)
+    if settings is None and not listen:
+        return None
+    base = settings or BmsSettings()
+    host, port = parse_listen(listen or base.listen)
+    return BmsListen(
+        host=host, port=port, unit_id=base.unit_id, heartbeat_timeout_s=base.heartbeat_timeout_s
+    )

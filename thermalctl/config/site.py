@@ -13,7 +13,8 @@ Signals are the controller's vocabulary, independent of any device::
     sink.<sink>.heat_request_w        (actuator: heat to send to the sink, W)
     dump.heat_w    dump.energy_kwh    dump.on (actuator)       dump.heat_request_w (actuator)
     facility.power_w  facility.energy_kwh  it.power_w  it.energy_kwh
-    ambient.temp_c    sink.<sink>.air_temp_c  sink.<sink>.backup_heat_w  sink.<sink>.backup_energy_kwh
+    ambient.temp_c    sink.<sink>.air_temp_c
+    sink.<sink>.backup_heat_w         sink.<sink>.backup_energy_kwh
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ class SiteInfo(_Frozen):
     latitude_deg: Annotated[float, Field(ge=-90, le=90)]
     longitude_deg: Annotated[float, Field(ge=-180, le=180)]
     timezone: str = "UTC"
-    commissioned: dt.date = Field(description="Start of operation (EnEfG §11 targets depend on it).")
+    commissioned: dt.date = Field(
+        description="Start of operation (EnEfG §11 targets depend on it)."
+    )
     source: str = Field(default="", description="Where the published figures come from.")
 
 
@@ -86,7 +89,9 @@ class RackGroup(_Frozen):
         default=12.0, description="Deferred work must be done within this many hours (SLA)."
     )
     ramp_w_per_s: PositiveFloat = Field(default=1e9, description="Largest power change per second.")
-    min_cap_w: NonNegFloat = Field(default=0.0, description="Lowest GPU power cap the racks accept.")
+    min_cap_w: NonNegFloat = Field(
+        default=0.0, description="Lowest GPU power cap the racks accept."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> RackGroup:

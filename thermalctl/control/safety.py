@@ -68,21 +68,34 @@ def check(state: SiteState, profile: SiteProfile, bound: frozenset[str]) -> Safe
     supply = state.value("loop.supply_temp_c", lim.stale_after_s)
     if supply is not None and lo <= supply <= hi:
         if supply > lim.coolant_supply_trip_c:
-            crit("coolant.supply_trip", f"coolant supply {supply:.1f} degC above trip "
-                 f"{lim.coolant_supply_trip_c} degC")
+            crit(
+                "coolant.supply_trip",
+                f"coolant supply {supply:.1f} degC above trip {lim.coolant_supply_trip_c} degC",
+            )
         elif supply > lim.coolant_supply_alarm_c:
-            alarms.append(Alarm("coolant.supply_high", f"coolant supply {supply:.1f} degC above "
-                                f"alarm {lim.coolant_supply_alarm_c} degC",
-                                AlarmSeverity.WARNING, now))
+            alarms.append(
+                Alarm(
+                    "coolant.supply_high",
+                    f"coolant supply {supply:.1f} degC above "
+                    f"alarm {lim.coolant_supply_alarm_c} degC",
+                    AlarmSeverity.WARNING,
+                    now,
+                )
+            )
     ret = state.value("loop.return_temp_c", lim.stale_after_s)
     if ret is not None and lo <= ret <= hi and ret > lim.coolant_return_trip_c:
-        crit("coolant.return_trip", f"coolant return {ret:.1f} degC above trip "
-             f"{lim.coolant_return_trip_c} degC")
+        crit(
+            "coolant.return_trip",
+            f"coolant return {ret:.1f} degC above trip {lim.coolant_return_trip_c} degC",
+        )
     for g in profile.rack_groups:
         out = state.value(f"rack.{g.id}.coolant_out_temp_c", lim.stale_after_s)
         if out is not None and out > lim.coolant_return_trip_c:
-            crit(f"rack.{g.id}.outlet_trip", f"rack group {g.id} coolant outlet {out:.1f} degC "
-                 f"above {lim.coolant_return_trip_c} degC")
+            crit(
+                f"rack.{g.id}.outlet_trip",
+                f"rack group {g.id} coolant outlet {out:.1f} degC "
+                f"above {lim.coolant_return_trip_c} degC",
+            )
     if state.value("loop.heat_path_fault", lim.stale_after_s):
         crit("heat_path.lost", "loop controller reports the heat-exchanger path lost")
     trip = any(a.severity is AlarmSeverity.CRITICAL for a in alarms)
@@ -93,11 +106,15 @@ def dump_capacity_w(profile: SiteProfile, ambient_c: float | None) -> float:
     """Heat the dry cooler can reject with the loop at its supply trip temperature [W]."""
     loop = profile.heat_loop
     t_loop = profile.limits.coolant_supply_trip_c
-    c_loop = (loop.flow_m3_per_h / 3600.0) * water.density_kg_per_m3(t_loop) * (
-        water.specific_heat_j_per_kg_k(t_loop)
+    c_loop = (
+        (loop.flow_m3_per_h / 3600.0)
+        * water.density_kg_per_m3(t_loop)
+        * (water.specific_heat_j_per_kg_k(t_loop))
     )
     amb = WORST_CASE_AMBIENT_C if ambient_c is None else ambient_c
-    return max(0.0, float(drycooler.rejection_capacity_w(loop.dry_cooler.ua_w_per_k, t_loop, amb, c_loop)))
+    return max(
+        0.0, float(drycooler.rejection_capacity_w(loop.dry_cooler.ua_w_per_k, t_loop, amb, c_loop))
+    )
 
 
 def safe_decision(state: SiteState, profile: SiteProfile, verdict: SafetyVerdict) -> Decision:

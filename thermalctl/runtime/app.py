@@ -19,7 +19,6 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from thermalctl.adapters.store import LocalStore
 from thermalctl.config.loader import Site
 from thermalctl.control.policy import BaselinePolicy, Policy
 from thermalctl.points import Alarm, AlarmSeverity, Mode
@@ -72,7 +71,7 @@ class Supervisor:
         start = time.perf_counter()
         try:
             await self.controller.tick()
-        except Exception as exc:  # noqa: BLE001 - supervisor boundary, see STYLE.md rule 6
+        except Exception as exc:
             self._failed("fast", exc)
         else:
             self._recovered("fast")
@@ -81,7 +80,7 @@ class Supervisor:
     def plan(self) -> None:
         try:
             self.controller.plan()
-        except Exception as exc:  # noqa: BLE001 - supervisor boundary
+        except Exception as exc:
             self._failed("plan", exc)
         else:
             self._recovered("plan")
@@ -92,8 +91,16 @@ class Supervisor:
         self.failing[job] = repr(exc)
         c = self.controller
         c.mode = Mode.SAFE
-        c.store.add_alarms([Alarm(f"runtime.{job}", f"{job} job failed: {exc!r}",
-                                  AlarmSeverity.CRITICAL, c.clock())])
+        c.store.add_alarms(
+            [
+                Alarm(
+                    f"runtime.{job}",
+                    f"{job} job failed: {exc!r}",
+                    AlarmSeverity.CRITICAL,
+                    c.clock(),
+                )
+            ]
+        )
 
     def _recovered(self, job: str) -> None:
         if job in self.failing:

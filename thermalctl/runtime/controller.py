@@ -141,8 +141,12 @@ class Controller:
         self.last_decision = decision
         self._record(readings, decision, now)
         result = TickResult(
-            now, self.state, decision, tuple(self.active_alarms.values()),
-            len(readings), sum(1 for r in readings if not r.usable),
+            now,
+            self.state,
+            decision,
+            tuple(self.active_alarms.values()),
+            len(readings),
+            sum(1 for r in readings if not r.usable),
         )
         for obs in self.observers:
             obs.on_tick(result)
@@ -171,8 +175,11 @@ class Controller:
                 if hold is None:
                     return safety.safe_decision(self.state, self.profile, verdict)
                 return _replace(hold, now, Mode.SAFE, "holding safe targets after a trip")
-            log.info("safety trip cleared for %.0f s, returning to %s", SAFE_HOLD_S,
-                     self.requested_mode.value)
+            log.info(
+                "safety trip cleared for %.0f s, returning to %s",
+                SAFE_HOLD_S,
+                self.requested_mode.value,
+            )
             self.mode = self.requested_mode if self.requested_mode is not Mode.SAFE else Mode.AUTO
         decision = self.policy.decide(self.state)
         decision = _replace(decision, now, self.mode, "")
@@ -188,8 +195,10 @@ class Controller:
         return decision
 
     async def _actuate(self, decision: Decision) -> list[Alarm]:
-        values: dict[str, float] = {"dump.on": 1.0 if decision.dump_on else 0.0,
-                                    "dump.heat_request_w": decision.dump_heat_request_w}
+        values: dict[str, float] = {
+            "dump.on": 1.0 if decision.dump_on else 0.0,
+            "dump.heat_request_w": decision.dump_heat_request_w,
+        }
         for gid, cap in decision.gpu_power_cap_w.items():
             values[f"rack.{gid}.gpu_power_cap_w"] = cap
         for sid, req in decision.sink_heat_request_w.items():
@@ -201,16 +210,26 @@ class Controller:
             if target is None or not math.isfinite(value):
                 continue
             prev = self._act.written.get(signal)
-            if prev is not None and abs(prev.value - value) < 1e-6 and (
-                now - prev.at_s < ACTUATOR_REFRESH_S
+            if (
+                prev is not None
+                and abs(prev.value - value) < 1e-6
+                and (now - prev.at_s < ACTUATOR_REFRESH_S)
             ):
                 continue
             dev = target.device
             try:
-                await self.hubs[dev.bus_key].write(dev, self.site.maps[dev.id], target.register, value)
+                await self.hubs[dev.bus_key].write(
+                    dev, self.site.maps[dev.id], target.register, value
+                )
             except AdapterError as exc:
-                alarms.append(Alarm(f"actuator.{signal}", f"write {signal} failed: {exc}",
-                                    AlarmSeverity.WARNING, now))
+                alarms.append(
+                    Alarm(
+                        f"actuator.{signal}",
+                        f"write {signal} failed: {exc}",
+                        AlarmSeverity.WARNING,
+                        now,
+                    )
+                )
                 continue
             self._act.written[signal] = _Written(value, now)
         return alarms
@@ -251,10 +270,16 @@ class Controller:
             "facility_kwh": total(["facility.energy_kwh"]),
             "it_kwh": total(["it.energy_kwh"]),
             "reused_heat_kwh": total([f"sink.{s}.energy_kwh" for s in sinks]),
-            "dumped_heat_kwh": total(["dump.energy_kwh"]) if "dump.energy_kwh" in self.bound_signals
+            "dumped_heat_kwh": total(["dump.energy_kwh"])
+            if "dump.energy_kwh" in self.bound_signals
             else None,
-            "backup_heat_kwh": total([f"sink.{s}.backup_energy_kwh" for s in sinks
-                                      if f"sink.{s}.backup_energy_kwh" in self.bound_signals]),
+            "backup_heat_kwh": total(
+                [
+                    f"sink.{s}.backup_energy_kwh"
+                    for s in sinks
+                    if f"sink.{s}.backup_energy_kwh" in self.bound_signals
+                ]
+            ),
         }
 
     async def close(self) -> None:

@@ -79,9 +79,14 @@ async def run_demo(site: Site, opts: DemoOptions) -> dict[str, Any]:
     def progress() -> None:
         done = (clock() - opts.start.timestamp()) / (opts.hours * 3600.0)
         if opts.progress and done >= next_report[0]:
-            print(f"  {min(done, 1.0):4.0%} simulated {sim.plant.time_s - opts.start.timestamp():8.0f} s,"
-                  f" pool/sink {_sinks(sim)}, loop {sim.plant.loop_temp_c:.1f} degC,"
-                  f" mode {controller.mode.value}", file=sys.stderr, flush=True)
+            hours = (clock() - opts.start.timestamp()) / 3600.0
+            print(
+                f"  {min(done, 1.0):4.0%} simulated {hours:5.1f} h,"
+                f" {_sinks(sim)}, loop {sim.plant.loop_temp_c:.1f} degC,"
+                f" mode {controller.mode.value}",
+                file=sys.stderr,
+                flush=True,
+            )
             next_report[0] += 0.1
 
     try:
@@ -108,7 +113,10 @@ def _sinks(sim: SimulatedSite) -> str:
 
 
 def summarise(
-    sim: SimulatedSite, controller: Controller, tick_wall_s: list[float], store: LocalStore,
+    sim: SimulatedSite,
+    controller: Controller,
+    tick_wall_s: list[float],
+    store: LocalStore,
     store_path: Path,
 ) -> dict[str, Any]:
     t = sim.plant.totals

@@ -23,8 +23,9 @@ async def run_site(site: Site, args: argparse.Namespace, stop: asyncio.Event) ->
     store_path = Path(args.store) if args.store else Path("var") / f"{profile.site.id}.sqlite"
     store = LocalStore(store_path)
     controller = Controller(site, store, make_policy(args.policy, site), WallClock())
-    log.info("thermalctl running site %s, store %s, policy %s", profile.site.id, store_path,
-             args.policy)
+    log.info(
+        "thermalctl running site %s, store %s, policy %s", profile.site.id, store_path, args.policy
+    )
     try:
         await run_scheduler(
             controller,
