@@ -30,6 +30,9 @@ CRITICAL_SIGNALS = ("loop.supply_temp_c", "loop.return_temp_c")
 #: Ambient assumed for the dump's capacity when the outdoor sensor is unusable [degC]
 #: (a hot summer afternoon: the conservative side).
 WORST_CASE_AMBIENT_C = 35.0
+#: Volumetric heat capacity of outdoor air, rho * cp at about 20 degC and sea level
+#: (1.2 kg/m3 x 1006 J/(kg K)) [J/(m3 K)].
+AIR_VOLUMETRIC_HEAT_CAPACITY_J_PER_M3_K = 1.2 * 1006.0
 
 
 @dataclass(frozen=True)
@@ -111,10 +114,12 @@ def dump_capacity_w(profile: SiteProfile, ambient_c: float | None) -> float:
         * water.density_kg_per_m3(t_loop)
         * (water.specific_heat_j_per_kg_k(t_loop))
     )
+    c_air = loop.dry_cooler.air_flow_m3_per_s * AIR_VOLUMETRIC_HEAT_CAPACITY_J_PER_M3_K
     amb = WORST_CASE_AMBIENT_C if ambient_c is None else ambient_c
-    return max(
-        0.0, float(drycooler.rejection_capacity_w(loop.dry_cooler.ua_w_per_k, t_loop, amb, c_loop))
+    capacity = drycooler.rejection_capacity_w(
+        loop.dry_cooler.ua_w_per_k, t_loop, amb, c_loop, c_air
     )
+    return max(0.0, float(capacity))
 
 
 def safe_decision(state: SiteState, profile: SiteProfile, verdict: SafetyVerdict) -> Decision:
