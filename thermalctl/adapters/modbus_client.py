@@ -290,7 +290,7 @@ class ModbusHub:
                 failures.append(reason)
                 readings.extend(_bad_block(device, block, now_s, reason))
                 if not reason.startswith("exception response"):
-                    skip_reason = f"skipped after earlier failure: {reason}"
+                    skip_reason = reason  # the same cause; the device is not asked again
                 continue
             except DecodeError as exc:
                 failures.append(f"decode error: {exc}")
