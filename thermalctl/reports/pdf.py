@@ -6,11 +6,13 @@ import re
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib as mpl
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.typing import RcKeyType
 
 from thermalctl.reports import content, plots
 from thermalctl.reports.info import ReportInfo
@@ -21,7 +23,12 @@ __all__ = ["RC_PARAMS", "write_pdf"]
 
 A4_IN = (8.27, 11.69)
 #: Type 42 (TrueType) fonts keep the text extractable (pdftotext) and searchable.
-RC_PARAMS = {"pdf.fonttype": 42, "ps.fonttype": 42, "font.size": 8, "font.family": "DejaVu Sans"}
+RC_PARAMS: dict[RcKeyType, Any] = {
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+    "font.size": 8,
+    "font.family": "DejaVu Sans",
+}
 HEADER_COLOUR = "#dfe6ee"
 
 
@@ -68,12 +75,12 @@ def _table(
         cell.set_linewidth(0.4)
         if r == 0:
             cell.set_facecolor(HEADER_COLOUR)
-            cell.get_text().set_weight("bold")
+            cell.get_text().set_fontweight("bold")
         elif str(text.iloc[r - 1, 0]) == "total":
-            cell.get_text().set_weight("bold")
+            cell.get_text().set_fontweight("bold")
         if r > 0 and _NUMBER.fullmatch(cells[r - 1][c]):
             cell.get_text().set_horizontalalignment("right")
-            cell._loc = "right"  # Cell has no public setter for the padding side
+            cell._loc = "right"  # type: ignore[attr-defined]  # no public setter
     return top - height - 0.02
 
 

@@ -154,8 +154,8 @@ def build_tables(
         "fuel_price_eur_per_kwh": info.fuel_price_eur_per_kwh,
         "fuel_co2_kg_per_kwh": info.fuel_co2_kg_per_kwh,
     }
-    monthly = compute_kpis(frame, "MS", **options)  # type: ignore[arg-type]
-    daily = compute_kpis(frame, "D", max_gap_s=monthly.max_gap_s, **options)  # type: ignore[arg-type]
+    monthly = compute_kpis(frame, "MS", **options)
+    daily = compute_kpis(frame, "D", max_gap_s=monthly.max_gap_s, **options)
     period_end = (end - pd.Timedelta(microseconds=1)).tz_convert(info.timezone).date()
     return ReportTables(
         monthly=kpi_table(monthly),
