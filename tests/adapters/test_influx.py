@@ -6,21 +6,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for servers.py
-from servers import (  # noqa: F401 - fixtures
+from tests.servers import (  # noqa: F401 - fixtures
     InfluxV1Server,
     VictoriaMetricsServer,
     influxd_server_fixture,
     victoria_metrics_fixture,
 )
-
 from thermalctl.adapters.influx import (
     InfluxRejected,
     InfluxUnavailable,
