@@ -46,7 +46,7 @@ def _free_port_map(site: Site) -> dict[str, int]:
     return {d.id: chosen[(d.host, d.port)] for d in site.profile.devices}
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def site() -> Site:
     """The Exmouth pool site with short device timeouts."""
     loaded = load_site(SITE_PATH)
