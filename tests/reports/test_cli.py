@@ -61,3 +61,18 @@ def test_bad_site_and_reversed_dates(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert _run("--site", str(SITE), "--from", "2027-03-01", "--to", "2027-02-01",
                 "--out", str(tmp_path)) == 1  # fmt: skip
     assert "--to must be after --from" in capsys.readouterr().err
+
+
+def test_report_from_the_local_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store_module = pytest.importorskip("thermalctl.adapters.store")
+    frame = synthetic_counters("2027-01-31", "2027-03-02", freq="1h")
+    path = tmp_path / "ledger.sqlite"
+    with store_module.LocalStore(path) as store:
+        for stamp, row in frame.iterrows():
+            store.add_ledger(stamp.timestamp(), {k: float(v) for k, v in row.items()})
+    out = tmp_path / "out"
+    assert _run("--site", str(SITE), "--from", "2027-02-01", "--to", "2027-03-01",
+                "--out", str(out), "--store", str(path)) == 0  # fmt: skip
+    monthly = (out / "harbour_hotel_2027-02-01_2027-03-01_monthly_kpis.csv").read_text()
+    # the read margin lets the window's edges be interpolated: the month is complete
+    assert monthly.splitlines()[-1].split(",")[-2] == "100.0"
