@@ -92,7 +92,7 @@ def _text_block(fig: Figure, top: float, lines: Sequence[str], width: int = 110)
     for line in lines:
         wrapped = textwrap.fill(line, width)
         fig.text(0.06, y, wrapped, fontsize=7.5, va="top")
-        y -= 0.016 * (wrapped.count("\n") + 1) + 0.005
+        y -= 0.0125 * (wrapped.count("\n") + 1) + 0.008
     return y
 
 
