@@ -273,7 +273,9 @@ class ModbusHub:
         canonical units, stamped ``now_s``. Never raises: failures become ``BAD``
         readings with a reason. After a timeout or a lost connection the device's
         remaining requests in this read are skipped (a dead device costs one
-        timeout, not one per request).
+        timeout, not one per request) and carry the same reason. (A binding that
+        names a register missing from the map raises ``KeyError``; ``load_site``
+        rejects such profiles.)
         """
         readings: list[Reading] = []
         skip_reason: str | None = None
