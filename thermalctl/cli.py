@@ -75,6 +75,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         if args.start
         else DemoOptions.start,
         progress=not args.quiet,
+        report=not args.no_report,
     )
     if not args.quiet:
         print(
@@ -103,6 +104,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         ("Alarms raised", ", ".join(summary["alarms"]) or "none"),
         ("Control tick", f"median {summary['tick_ms_median']} ms, p99 {summary['tick_ms_p99']} ms"),
         ("Local store", summary["store"]),
+        ("Report", summary.get("report", "not written")),
     ]
     for name, value in rows:
         print(f"{name:<16} {value}")
@@ -149,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", help="simulated start, ISO date (UTC), default 2026-01-05")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.add_argument("--no-report", action="store_true", help="skip the HTML/PDF/CSV report")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("run", help="the long-running controller for a real site")

@@ -7,7 +7,8 @@ import json
 from thermalctl.cli import main
 
 
-def test_demo_json_summary(tmp_path, capsys) -> None:
+def test_demo_json_summary(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the report goes to the profile's relative report_dir
     store = tmp_path / "demo.sqlite"
     rc = main(
         ["demo", "--hours", "3", "--speed", "1800", "--json", "--quiet", "--store", str(store)]
@@ -31,6 +32,8 @@ def test_demo_json_summary(tmp_path, capsys) -> None:
     assert abs(out["energy_balance_residual_kwh"]) < 1e-6 * out["it_energy_kwh"] + 1e-9
     assert out["ticks"] > 10
     assert store.exists()
+    pdf = tmp_path / out["report"]
+    assert pdf.suffix == ".pdf" and pdf.read_bytes().startswith(b"%PDF")
 
 
 def test_demo_rejects_a_broken_site(tmp_path, capsys) -> None:

@@ -60,8 +60,13 @@ def check(state: SiteState, profile: SiteProfile, bound: frozenset[str]) -> Safe
             continue
         q = state.quality(sig, lim.stale_after_s)
         if q is not Quality.GOOD:
-            r = state.last_failure.get(sig) or state.readings.get(sig)
-            why = r.reason if r is not None and r.reason else "no reading"
+            failure = state.last_failure.get(sig)
+            if failure is not None and failure.reason:
+                why = failure.reason
+            elif sig in state.readings:
+                why = f"last good value {state.age_s(sig):.0f} s old"
+            else:
+                why = "never read"
             crit(f"{sig}.{q.value}", f"{sig} is {q.value} ({why})")
             continue
         value = state.readings[sig].value

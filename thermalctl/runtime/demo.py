@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from thermalctl.adapters.store import LocalStore
 from thermalctl.config.loader import Site
 from thermalctl.runtime.app import ScaledClock, make_policy, percentile, run_scheduler
 from thermalctl.runtime.controller import Controller
+from thermalctl.runtime.reporting import write_report
 from thermalctl.sim.site import SimulatedSite
 
 __all__ = ["DemoOptions", "free_port", "relocate_to_free_ports", "run_demo"]
@@ -40,6 +43,7 @@ class DemoOptions:
     store_path: Path | None = None
     start: dt.datetime = DEMO_START
     progress: bool = True
+    report: bool = True
 
 
 def free_port() -> int:
@@ -104,6 +108,10 @@ async def run_demo(site: Site, opts: DemoOptions) -> dict[str, Any]:
         await sim.stop()
     sim.sync()
     summary = summarise(sim, controller, sup.tick_wall_s, store, store_path)
+    if opts.report:
+        start = pd.Timestamp(opts.start)
+        files = write_report(site.profile, store, start, start + pd.Timedelta(hours=opts.hours))
+        summary["report"] = str(files.pdf)
     store.close()
     return summary
 

@@ -11,10 +11,14 @@ from thermalctl.adapters.store import LocalStore
 from thermalctl.config.loader import Site
 from thermalctl.runtime.app import WallClock, make_policy, run_scheduler
 from thermalctl.runtime.controller import Controller
+from thermalctl.runtime.reporting import MonthlyReporter
 
 __all__ = ["run_site"]
 
 log = logging.getLogger(__name__)
+
+#: How often the monthly report job looks whether a month has ended [s].
+REPORT_CHECK_PERIOD_S = 3600.0
 
 
 async def run_site(site: Site, args: argparse.Namespace, stop: asyncio.Event) -> None:
@@ -22,7 +26,9 @@ async def run_site(site: Site, args: argparse.Namespace, stop: asyncio.Event) ->
     profile = site.profile
     store_path = Path(args.store) if args.store else Path("var") / f"{profile.site.id}.sqlite"
     store = LocalStore(store_path)
-    controller = Controller(site, store, make_policy(args.policy, site), WallClock())
+    clock = WallClock()
+    controller = Controller(site, store, make_policy(args.policy, site), clock)
+    reporter = MonthlyReporter(profile, store, clock)
     log.info(
         "thermalctl running site %s, store %s, policy %s", profile.site.id, store_path, args.policy
     )
@@ -33,6 +39,7 @@ async def run_site(site: Site, args: argparse.Namespace, stop: asyncio.Event) ->
             fast_period_s=profile.fast_period_s,
             plan_period_s=profile.plan_period_s,
             until=stop.is_set,
+            extra_jobs=[(reporter, REPORT_CHECK_PERIOD_S)],
         )
     finally:
         await controller.close()

@@ -1,0 +1,77 @@
+"""Report jobs: the monthly permitting report, and the demo's report of its run.
+
+Both read the local store (the energy ledger), so they work with or without InfluxDB.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from thermalctl.adapters.store import LocalStore
+from thermalctl.config.site import SiteProfile
+from thermalctl.reports.build import ReportFiles, build_report
+from thermalctl.reports.info import report_info_from_profile
+
+__all__ = ["MonthlyReporter", "previous_month", "write_report"]
+
+log = logging.getLogger(__name__)
+
+#: Counters are read this far beyond the window so its edges can be interpolated.
+READ_MARGIN_S = 86_400.0
+
+
+def write_report(
+    profile: SiteProfile,
+    store: LocalStore,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    out_dir: Path | None = None,
+) -> ReportFiles:
+    """Write the HTML / PDF / CSV report for ``[start, end)`` from the store's ledger."""
+    frame = store.counters_frame(start.timestamp() - READ_MARGIN_S, end.timestamp() + READ_MARGIN_S)
+    frame = frame.dropna(how="all")
+    folder = out_dir or Path(profile.reporting.report_dir) / f"{start:%Y-%m-%d}_{end:%Y-%m-%d}"
+    files = build_report(frame, report_info_from_profile(profile), folder, start, end)
+    log.info("report for %s .. %s written to %s", start, end, folder)
+    return files
+
+
+def previous_month(now_s: float, tz: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First day of last month and first day of this month, in the site's time zone."""
+    now = pd.Timestamp(dt.datetime.fromtimestamp(now_s, dt.UTC)).tz_convert(tz)
+    this_month = now.normalize().replace(day=1)
+    last_month = (this_month - pd.Timedelta(days=1)).replace(day=1)
+    return last_month, this_month
+
+
+class MonthlyReporter:
+    """Writes last month's report once, after the month has ended (hourly check).
+
+    The month last reported is kept in the store's ``meta`` table, so a restart
+    neither skips nor repeats a report.
+    """
+
+    META_KEY = "report.last_month"
+
+    def __init__(self, profile: SiteProfile, store: LocalStore, clock: Callable[[], float]) -> None:
+        self.profile = profile
+        self.store = store
+        self.clock = clock
+
+    def __call__(self) -> ReportFiles | None:
+        start, end = previous_month(self.clock(), self.profile.site.timezone)
+        label = f"{start:%Y-%m}"
+        if self.store.get_meta(self.META_KEY) == label:
+            return None
+        inside = self.store.counters_frame(start.timestamp(), end.timestamp() - 1e-3)
+        if len(inside.dropna(how="all")) < 2:  # no energy can be computed from fewer
+            return None
+        folder = Path(self.profile.reporting.report_dir) / label
+        files = write_report(self.profile, self.store, start, end, folder)
+        self.store.set_meta(self.META_KEY, label)
+        return files
