@@ -8,6 +8,7 @@ data directory) to simulate an outage.
 
 from __future__ import annotations
 
+import getpass
 import json
 import shutil
 import socket
@@ -128,6 +129,7 @@ class MosquittoServer:
             f"password_file {passwd}\n"
             f"acl_file {acl}\n"
             "persistence false\n"
+            f"user {getpass.getuser()}\n"  # as root it would drop to 'mosquitto' otherwise
             "log_dest stdout\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
         )
@@ -160,7 +162,6 @@ topic readwrite #
 
 pattern readwrite thermalctl/%u/#
 pattern readwrite homeassistant/+/%u/#
-pattern readwrite homeassistant/+/%u_+/#
 """
 
 

@@ -109,7 +109,7 @@ class V2Target:
         self.target = target
         self._client = InfluxDBClient(
             url=target.url,
-            token=target.token.get_secret_value() or None,
+            token=target.token.get_secret_value(),
             org=target.org,
             timeout=int(target.timeout_s * 1000),
         )
@@ -119,7 +119,7 @@ class V2Target:
         try:
             self._api.write(
                 bucket=self.target.bucket, org=self.target.org, record=list(lines),
-                write_precision=WritePrecision.NS,
+                write_precision=WritePrecision.NS,  # type: ignore[arg-type]
             )
         except InfluxDBError as exc:
             status = getattr(exc, "status", None) or getattr(exc.response, "status", None)

@@ -21,11 +21,18 @@ Environment variables::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from thermalctl.points import Mode
+
+if TYPE_CHECKING:
+    from thermalctl.config.site import SiteProfile
 
 __all__ = [
     "BmsListen",
@@ -34,11 +41,16 @@ __all__ = [
     "InfluxTarget",
     "MqttEndpoint",
     "MqttSettings",
+    "OperatorPort",
+    "OperatorSetting",
+    "SettingValue",
+    "operator_settings",
     "parse_listen",
     "parse_mqtt_url",
     "resolve_bms",
     "resolve_influx",
     "resolve_mqtt",
+    "validate_setting",
 ]
 
 ENV_INFLUX_URL = "THERMALCTL_INFLUX_URL"
@@ -216,3 +228,86 @@ def resolve_bms(settings: BmsSettings | None, env: Mapping[str, str]) -> BmsList
     return BmsListen(
         host=host, port=port, unit_id=base.unit_id, heartbeat_timeout_s=base.heartbeat_timeout_s
     )
+
+
+# -- operator settings (MQTT commands, BMS holding registers) ---------------------------------
+SettingValue = Mode | float | None
+MODES: tuple[Mode, ...] = (Mode.AUTO, Mode.MANUAL, Mode.SAFE)
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorSetting:
+    """Something facilities staff may change at run time, with the bounds that apply.
+
+    ``key`` is ``mode``, ``setpoint/<sink>`` (sink set point [degC], within the sink's
+    comfort band) or ``gpu_cap/<group>`` (an operator's GPU power cap [W] for a rack
+    group, between its ``min_cap_w`` and ``max_power_w``; the planner's cap is lowered
+    to it, never raised). ``default`` is the profile's value (None: no override).
+    """
+
+    key: str
+    name: str
+    unit: str
+    minimum: float
+    maximum: float
+    step: float
+    default: float | None
+    clearable: bool = False
+
+    @property
+    def is_mode(self) -> bool:
+        return self.key == "mode"
+
+
+def operator_settings(profile: SiteProfile) -> tuple[OperatorSetting, ...]:
+    """Every setting of ``profile``, in a stable order (mode, set points, GPU caps)."""
+    out = [OperatorSetting("mode", "Mode", "", 0, len(MODES) - 1, 1, 0)]
+    for sink in profile.sinks:
+        out.append(OperatorSetting(
+            f"setpoint/{sink.id}", f"{sink.name or sink.id} set point", "degC",
+            sink.band_low_c, sink.band_high_c, 0.1, sink.setpoint_c))
+    for group in profile.rack_groups:
+        out.append(OperatorSetting(
+            f"gpu_cap/{group.id}", f"{group.id} GPU power cap", "W",
+            group.min_cap_w, group.max_power_w, 100.0, None, clearable=True))
+    return tuple(out)
+
+
+def validate_setting(setting: OperatorSetting, raw: object) -> SettingValue:
+    """The value ``raw`` means for ``setting``, or ``ValueError`` saying why it is refused.
+
+    Mode takes ``auto``/``manual``/``safe`` (or 0/1/2); numbers must be finite and within
+    bounds; a clearable setting takes ``None``, ``""`` or ``"none"`` to clear.
+    """
+    if setting.is_mode:
+        if isinstance(raw, str) and raw.strip().lower() in {m.value for m in MODES}:
+            return Mode(raw.strip().lower())
+        if isinstance(raw, int | float) and not isinstance(raw, bool) and raw in range(3):
+            return MODES[int(raw)]
+        raise ValueError(f"mode must be one of {', '.join(m.value for m in MODES)}, not {raw!r}")
+    if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "none", "null")):
+        if setting.clearable:
+            return None
+        raise ValueError(f"{setting.key} needs a number")
+    try:
+        value = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{setting.key}: {raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{setting.key}: {value} is not finite")
+    if not setting.minimum <= value <= setting.maximum:
+        raise ValueError(
+            f"{setting.key}: {value:g} {setting.unit} is outside "
+            f"{setting.minimum:g}..{setting.maximum:g} {setting.unit}"
+        )
+    return value
+
+
+class OperatorPort(Protocol):
+    """What the MQTT and BMS adapters may change on a controller (the runtime implements it)."""
+
+    def apply_setting(self, key: str, value: SettingValue) -> None:
+        """Apply an already validated value (``validate_setting``)."""
+
+    def setting_value(self, key: str) -> SettingValue:
+        """The value in force now."""

@@ -1,0 +1,302 @@
+"""MQTT against a real Mosquitto with a password file and an ACL: discovery, retained
+state, last will, refused clients, commands (rejected with a reason / applied), ingestion."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.conftest import POOL_SITE
+from tests.servers import MosquittoServer, mosquitto_server_fixture, wait_for  # noqa: F401
+from thermalctl.adapters.mqtt import (
+    CommandHandler,
+    MqttHub,
+    MqttIngest,
+    StatePublisher,
+    Topics,
+    discovery_messages,
+    publish_discovery,
+)
+from thermalctl.config.loader import load_site_profile
+from thermalctl.config.services import (
+    MqttEndpoint,
+    SettingValue,
+    operator_settings,
+    resolve_mqtt,
+)
+from thermalctl.config.site import MqttSensor, SiteProfile
+from thermalctl.points import Alarm, AlarmSeverity, Decision, Mode, Quality, Reading
+
+T_NOW = 1_767_571_200.0
+
+
+def site_profile(site_id: str) -> SiteProfile:
+    base = load_site_profile(POOL_SITE)
+    sensor = MqttSensor(name="outdoor_rh", topic=f"thermalctl/{site_id}/sensors/outdoor",
+                        json_field="air.rh", unit="%", signal="ambient.relative_humidity",
+                        stale_after_s=120)
+    return base.model_copy(update={"site": base.site.model_copy(update={"id": site_id}),
+                                   "mqtt_sensors": (sensor,)})
+
+
+class FakeOperator:
+    def __init__(self, profile: SiteProfile) -> None:
+        self.values: dict[str, SettingValue] = {s.key: s.default for s in
+                                                operator_settings(profile)}
+        self.values["mode"] = Mode.AUTO
+        self.applied: list[tuple[str, SettingValue]] = []
+
+    def apply_setting(self, key: str, value: SettingValue) -> None:
+        self.values[key] = value
+        self.applied.append((key, value))
+
+    def setting_value(self, key: str) -> SettingValue:
+        return self.values[key]
+
+
+@dataclass
+class FakeState:
+    readings: dict[str, Reading]
+
+
+@dataclass
+class FakeTick:
+    now_s: float
+    state: FakeState
+    decision: Decision
+    alarms: tuple[Alarm, ...] = ()
+
+
+def fake_tick(now_s: float = T_NOW, supply_c: float = 35.0) -> FakeTick:
+    readings = {
+        "loop.supply_temp_c": Reading("loop.supply_temp", supply_c, "degC", Quality.GOOD, now_s),
+        "it.energy_kwh": Reading("it_meter.import_energy", 1234.5, "kWh", Quality.GOOD, now_s),
+        "loop.flow_m3_per_s": Reading("loop.loop_flow", 6.0 / 3600, "m3/s", Quality.GOOD, now_s),
+        "it.power_w": Reading.bad("it_meter.total_power", "W", now_s, "timeout"),
+    }
+    decision = Decision(now_s, Mode.AUTO, "baseline", {"pod": 60000.0}, {"pool": 80000.0})
+    alarm = Alarm("coolant.supply_high", "hot", AlarmSeverity.WARNING, now_s)
+    return FakeTick(now_s, FakeState(readings), decision, (alarm,))
+
+
+@dataclass
+class Listener:
+    """A test client that records every message it sees."""
+
+    server: MosquittoServer
+    user: str | None = "admin"
+    password: str | None = "admin-pw"
+    messages: dict[str, list[bytes]] = field(default_factory=dict)
+    connack: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"test-{id(self)}")
+        if self.user is not None:
+            self.client.username_pw_set(self.user, self.password)
+        self.client.on_connect = lambda c, u, f, rc, p: (self.connack.append(str(rc)),
+                                                         None if rc.is_failure else
+                                                         c.subscribe("#", qos=1))
+        self.client.on_message = self._on_message
+        self.client.connect_async("127.0.0.1", self.server.port)
+        self.client.loop_start()
+
+    def _on_message(self, _c: object, _u: object, msg: paho.MQTTMessage) -> None:
+        with self.lock:
+            self.messages.setdefault(msg.topic, []).append(msg.payload)
+
+    def last(self, topic: str) -> bytes | None:
+        with self.lock:
+            got = self.messages.get(topic)
+            return got[-1] if got else None
+
+    def wait(self, topic: str, timeout_s: float = 5.0) -> bytes:
+        assert wait_for(lambda: self.last(topic) is not None, timeout_s), f"nothing on {topic}"
+        payload = self.last(topic)
+        assert payload is not None
+        return payload
+
+    def publish(self, topic: str, payload: str) -> None:
+        self.client.publish(topic, payload, qos=1).wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@dataclass
+class SiteMqtt:
+    profile: SiteProfile
+    hub: MqttHub
+    operator: FakeOperator
+    publisher: StatePublisher
+    commands: CommandHandler
+    ingest: MqttIngest
+
+
+def start_site(server: MosquittoServer, site_id: str, password: str) -> SiteMqtt:
+    profile = site_profile(site_id)
+    endpoint = resolve_mqtt(None, {"THERMALCTL_MQTT_URL":
+                                   f"mqtt://{site_id}:{password}@127.0.0.1:{server.port}"})
+    assert isinstance(endpoint, MqttEndpoint)
+    topics = Topics(endpoint.base_topic, site_id, endpoint.discovery_prefix)
+    hub = MqttHub(endpoint, topics)
+    operator = FakeOperator(profile)
+    settings = operator_settings(profile)
+    publisher = StatePublisher(hub, operator, settings)
+    commands = CommandHandler(hub, operator, settings)
+    commands.attach()
+    ingest = MqttIngest(profile.mqtt_sensors, clock=lambda: T_NOW)
+    ingest.attach(hub)
+    signals = ["loop.supply_temp_c", "it.energy_kwh", "loop.flow_m3_per_s", "it.power_w"]
+    messages = discovery_messages(profile, topics, signals)
+    hub.on_connected(lambda: publish_discovery(hub, messages))
+    hub.start()
+    assert hub.wait_connected(5.0), f"site {site_id} did not connect: {hub.refused}"
+    return SiteMqtt(profile, hub, operator, publisher, commands, ingest)
+
+
+@pytest.fixture
+def site_a(mosquitto_server: MosquittoServer) -> Iterator[SiteMqtt]:
+    site = start_site(mosquitto_server, "site_a", "a-pw")
+    yield site
+    site.hub.stop()
+
+
+@pytest.fixture
+def admin(mosquitto_server: MosquittoServer) -> Iterator[Listener]:
+    listener = Listener(mosquitto_server)
+    assert wait_for(lambda: bool(listener.connack), 5.0)
+    yield listener
+    listener.close()
+
+
+pytestmark = pytest.mark.integration
+
+
+def test_discovery_and_retained_state_arrive(site_a: SiteMqtt, admin: Listener) -> None:
+    site_a.publisher.on_tick(fake_tick())
+    energy = json.loads(admin.wait("homeassistant/sensor/site_a/it_energy_kwh/config"))
+    assert energy["state_class"] == "total_increasing"
+    assert energy["device_class"] == "energy" and energy["unit_of_measurement"] == "kWh"
+    assert energy["unique_id"] == "thermalctl_site_a_it_energy_kwh"
+    assert energy["device"]["identifiers"] == ["thermalctl_site_a"]
+    assert energy["availability_topic"] == "thermalctl/site_a/status"
+    temp = json.loads(admin.wait("homeassistant/sensor/site_a/loop_supply_temp_c/config"))
+    assert (temp["device_class"], temp["unit_of_measurement"]) == ("temperature", "°C")
+    setpoint = json.loads(admin.wait("homeassistant/number/site_a/setting_setpoint_pool/config"))
+    assert setpoint["command_topic"] == "thermalctl/site_a/cmd/setpoint/pool"
+    assert (setpoint["min"], setpoint["max"]) == (29.0, 31.0)
+    mode = json.loads(admin.wait("homeassistant/select/site_a/setting_mode/config"))
+    assert mode["options"] == ["auto", "manual", "safe"]
+
+    assert admin.wait("thermalctl/site_a/status") == b"online"
+    supply = json.loads(admin.wait("thermalctl/site_a/state/loop/supply_temp_c"))
+    assert supply["value"] == 35.0 and supply["quality"] == "good"
+    flow = json.loads(admin.wait("thermalctl/site_a/state/loop/flow_m3_per_s"))
+    assert flow["value"] == pytest.approx(6.0) and flow["unit"] == "m³/h"
+    bad = json.loads(admin.wait("thermalctl/site_a/state/it/power_w"))
+    assert bad["value"] is None and bad["quality"] == "bad"
+    assert admin.wait("thermalctl/site_a/state/mode") == b"auto"
+    assert admin.wait("thermalctl/site_a/state/alarm_active") == b"ON"
+    assert admin.wait("thermalctl/site_a/state/decision/gpu_power_cap_w/pod") == b"60000.0"
+
+    late = Listener(admin.server)  # retained: a client that connects later sees the state
+    try:
+        assert json.loads(late.wait("thermalctl/site_a/state/loop/supply_temp_c"))["value"] == 35
+    finally:
+        late.close()
+
+
+def test_unchanged_state_is_not_republished_every_tick(site_a: SiteMqtt, admin: Listener) -> None:
+    site_a.publisher.on_tick(fake_tick(T_NOW))
+    admin.wait("thermalctl/site_a/state/loop/supply_temp_c")
+    site_a.publisher.on_tick(fake_tick(T_NOW + 2, supply_c=35.0))
+    site_a.publisher.on_tick(fake_tick(T_NOW + 4, supply_c=36.0))
+    assert wait_for(lambda: len(admin.messages["thermalctl/site_a/state/loop/supply_temp_c"]) >= 2)
+    values = [json.loads(m)["value"] for m in
+              admin.messages["thermalctl/site_a/state/loop/supply_temp_c"]]
+    assert values == [35.0, 36.0]
+
+
+def test_last_will_says_offline(mosquitto_server: MosquittoServer, admin: Listener) -> None:
+    site = start_site(mosquitto_server, "site_b", "b-pw")
+    assert admin.wait("thermalctl/site_b/status") == b"online"
+    site.hub.client.loop_stop()  # die without a clean disconnect
+    site.hub.client.socket().close()  # type: ignore[union-attr]
+    assert wait_for(lambda: admin.last("thermalctl/site_b/status") == b"offline", 10.0)
+
+
+@pytest.mark.parametrize(("user", "password"), [(None, None), ("site_a", "wrong")])
+def test_unauthenticated_client_is_refused(
+    mosquitto_server: MosquittoServer, user: str | None, password: str | None
+) -> None:
+    intruder = Listener(mosquitto_server, user=user, password=password)
+    try:
+        assert wait_for(lambda: bool(intruder.connack), 5.0)
+        assert intruder.connack[0] in ("Not authorized", "Bad user name or password")
+    finally:
+        intruder.close()
+
+
+def test_out_of_range_command_is_rejected_with_reason(site_a: SiteMqtt, admin: Listener) -> None:
+    admin.publish("thermalctl/site_a/cmd/setpoint/pool", "45")
+    ack = json.loads(admin.wait("thermalctl/site_a/ack"))
+    assert ack["ok"] is False
+    assert "outside 29..31 degC" in ack["reason"]
+    admin.publish("thermalctl/site_a/cmd/mode", '{"value": "turbo", "id": "r2"}')
+    assert wait_for(lambda: len(admin.messages.get("thermalctl/site_a/ack", [])) >= 2)
+    ack = json.loads(admin.messages["thermalctl/site_a/ack"][1])
+    assert ack == {"topic": "thermalctl/site_a/cmd/mode", "ok": False, "id": "r2",
+                   "reason": "mode must be one of auto, manual, safe, not 'turbo'"}
+    assert site_a.operator.applied == []
+    assert site_a.operator.values["setpoint/pool"] == 30.0
+
+
+def test_good_command_is_acked_and_applied(site_a: SiteMqtt, admin: Listener) -> None:
+    admin.publish("thermalctl/site_a/cmd/gpu_cap/pod", '{"value": 20000, "id": "c1"}')
+    ack = json.loads(admin.wait("thermalctl/site_a/ack"))
+    assert ack == {"topic": "thermalctl/site_a/cmd/gpu_cap/pod", "ok": True, "value": "20000.0",
+                   "id": "c1"}
+    assert site_a.operator.values["gpu_cap/pod"] == 20000.0
+    assert admin.wait("thermalctl/site_a/state/setting/gpu_cap/pod") == b"20000.0"
+    admin.publish("thermalctl/site_a/cmd/mode", "manual")
+    assert wait_for(lambda: site_a.operator.values["mode"] is Mode.MANUAL)
+
+
+def test_other_site_cannot_command_this_site(
+    mosquitto_server: MosquittoServer, site_a: SiteMqtt, admin: Listener
+) -> None:
+    other = Listener(mosquitto_server, user="site_b", password="b-pw")
+    try:
+        assert wait_for(lambda: bool(other.connack), 5.0)
+        other.publish("thermalctl/site_a/cmd/mode", "safe")       # the ACL drops it
+        admin.publish("thermalctl/site_a/cmd/setpoint/pool", "30.5")  # a marker after it
+        assert wait_for(lambda: site_a.operator.values["setpoint/pool"] == 30.5)
+        assert site_a.operator.values["mode"] is Mode.AUTO
+    finally:
+        other.close()
+
+
+def test_sensor_ingestion_converts_units_and_marks_staleness(
+    site_a: SiteMqtt, admin: Listener
+) -> None:
+    admin.publish("thermalctl/site_a/sensors/outdoor", '{"air": {"rh": 64}}')
+    assert wait_for(lambda: bool(site_a.ingest.readings(T_NOW)))
+    (reading,) = site_a.ingest.readings(T_NOW + 10)
+    assert reading.point == "outdoor_rh" and reading.unit == "1"
+    assert reading.value == pytest.approx(0.64) and reading.quality is Quality.GOOD
+    assert site_a.ingest.point_signals == {"outdoor_rh": "ambient.relative_humidity"}
+    (stale,) = site_a.ingest.readings(T_NOW + 500)
+    assert stale.quality is Quality.STALE and "for 500 s" in stale.reason
+    admin.publish("thermalctl/site_a/sensors/outdoor", '{"air": {}}')
+    assert wait_for(lambda: site_a.ingest.readings(T_NOW)[0].quality is Quality.BAD)
+    (bad,) = site_a.ingest.readings(T_NOW)
+    assert "not in payload" in bad.reason and math.isnan(bad.value)
