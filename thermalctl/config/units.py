@@ -22,6 +22,7 @@ Unit = Literal[
     "GJ",
     "degC",
     "K",
+    "delta_K",
     "m3/s",
     "m3/h",
     "l/h",
@@ -48,7 +49,8 @@ CANONICAL: dict[str, tuple[str, float, float]] = {
     "MWh": ("kWh", 1e3, 0.0),
     "GJ": ("kWh", 1e9 / 3.6e6, 0.0),
     "degC": ("degC", 1.0, 0.0),
-    "K": ("K", 1.0, 0.0),  # a temperature difference (heat meters report delta T in K)
+    "K": ("degC", 1.0, -273.15),  # an absolute temperature in kelvin
+    "delta_K": ("delta_K", 1.0, 0.0),  # a temperature difference (heat meters' delta T)
     "m3/s": ("m3/s", 1.0, 0.0),
     "m3/h": ("m3/s", 1.0 / 3600.0, 0.0),
     "l/h": ("m3/s", 1e-3 / 3600.0, 0.0),
