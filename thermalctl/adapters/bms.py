@@ -1,0 +1,374 @@
+"""BMS Modbus TCP server: the controller as a device on the building management system.
+
+The register map is generated from the site profile by :func:`bms_register_map`
+(``thermalctl registers`` prints it):
+
+* input registers - measured values and the planner's targets: ``float32`` (two
+  registers, high word first, IEEE-754; NaN when unknown), energy counters ``uint32``
+  in 0.1 kWh (``0xFFFFFFFF`` when unknown);
+* discrete inputs - any alarm, a critical alarm, safe mode, BMS heartbeat lost, dump on;
+* holding registers - the heartbeat, the mode and the operator settings (sink set
+  points, GPU power caps). Only these are writable; a value outside a register's
+  bounds is refused with Modbus exception 3 (illegal data value), a write to any
+  other address with exception 2 (illegal data address).
+
+Heartbeat watchdog: once the BMS has written the heartbeat register, it must write it
+again within ``heartbeat_timeout_s``; if it stops, every setting the BMS changed goes
+back to the profile's default (mode auto, profile set points, no GPU cap override)
+and discrete input ``heartbeat_lost`` is set until the next heartbeat.
+
+The server is pymodbus' ``ModbusTcpServer`` with a ``SimDevice`` whose action hook
+fills the registers from the latest tick on every read and vets every write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pymodbus.client import ModbusBaseClient
+from pymodbus.constants import ExcCodes
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType as SimType
+from pymodbus.simulator import SimData, SimDevice
+
+from thermalctl.adapters.modbus_codec import DecodeError, decode_register, encode_register
+from thermalctl.adapters.mqtt import TickLike
+from thermalctl.config.hardware import DataType, Register, Table
+from thermalctl.config.services import (
+    BmsListen,
+    OperatorPort,
+    SettingValue,
+    operator_settings,
+    validate_setting,
+)
+from thermalctl.config.site import SiteProfile
+from thermalctl.points import AlarmSeverity, Mode
+
+__all__ = ["BmsPoint", "BmsServer", "bms_register_map"]
+
+log = logging.getLogger(__name__)
+
+MODE_CODES: dict[Mode, int] = {Mode.AUTO: 0, Mode.MANUAL: 1, Mode.SAFE: 2}
+HEARTBEAT_ADDRESS = 0
+MODE_ADDRESS = 1
+SETPOINT_BASE = 100
+GPU_CAP_BASE = 200
+#: Energy counters: raw uint32 * 0.1 = kWh.
+ENERGY_SCALE = 0.1
+_UINT32_NA = 0xFFFFFFFF
+_NAN32 = ModbusBaseClient.convert_to_registers(
+    math.nan, ModbusBaseClient.DATATYPE.FLOAT32, word_order="big")
+
+
+@dataclass(frozen=True)
+class BmsPoint:
+    """One register of the BMS map and where its value comes from.
+
+    ``source`` is a signal (``loop.supply_temp_c``), ``decision:<field>:<id>``, a setting
+    key (``mode``, ``setpoint/<sink>``, ``gpu_cap/<group>``), ``heartbeat`` or a status
+    bit (``status:<name>``).
+    """
+
+    register: Register
+    source: str
+
+
+def _site_signals(profile: SiteProfile) -> list[str]:
+    out = ["facility.power_w", "facility.energy_kwh", "it.power_w", "it.energy_kwh",
+           "loop.supply_temp_c", "loop.return_temp_c", "loop.flow_m3_per_s",
+           "loop.pump_power_w", "dump.heat_w", "dump.energy_kwh", "dump.fan_power_w",
+           "ambient.temp_c"]
+    for g in profile.rack_groups:
+        out += [f"rack.{g.id}.{s}" for s in ("power_w", "coolant_out_temp_c", "energy_kwh",
+                                             "queued_kwh")]
+        out.append(f"decision:gpu_power_cap_w:{g.id}")
+    for s in profile.sinks:
+        out += [f"sink.{s.id}.{x}" for x in ("temp_c", "heat_w", "energy_kwh", "backup_heat_w",
+                                             "backup_energy_kwh")]
+        out.append(f"decision:sink_heat_request_w:{s.id}")
+    return out
+
+
+def _unit(source: str) -> str:
+    for suffix, unit in (("kwh", "kWh"), ("_w", "W"), ("temp_c", "degC"),
+                         ("flow_m3_per_s", "m3/s")):
+        if source.endswith(suffix) or f"{suffix}:" in source:
+            return unit
+    return "1"
+
+
+def _name(source: str) -> str:
+    if source.startswith("decision:"):
+        _, fld, ident = source.split(":")
+        return f"planned_{fld}_{ident}"
+    return source.replace(".", "_").replace("/", "_").replace(":", "_")
+
+
+def bms_register_map(profile: SiteProfile) -> tuple[BmsPoint, ...]:
+    """The BMS register map of ``profile`` (stable order: holding, input, discrete)."""
+    points: list[BmsPoint] = [
+        BmsPoint(Register(name="heartbeat", address=HEARTBEAT_ADDRESS, table=Table.HOLDING,
+                          data_type=DataType.UINT16, access="rw", min=0, max=65535,
+                          description="write any value at least every heartbeat_timeout_s"),
+                 "heartbeat"),
+        BmsPoint(Register(name="mode", address=MODE_ADDRESS, table=Table.HOLDING,
+                          data_type=DataType.UINT16, access="rw", min=0, max=2,
+                          description="0 auto, 1 manual, 2 safe"), "mode"),
+    ]
+    for i, s in enumerate(profile.sinks):
+        points.append(BmsPoint(Register(
+            name=f"setpoint_{s.id}", address=SETPOINT_BASE + i, table=Table.HOLDING,
+            data_type=DataType.INT16, scale=0.1, unit="degC", access="rw", min=s.band_low_c,
+            max=s.band_high_c, description=f"{s.name or s.id} set point"), f"setpoint/{s.id}"))
+    for i, g in enumerate(profile.rack_groups):
+        scale = 100.0 if g.max_power_w <= 6.0e6 else 1000.0
+        points.append(BmsPoint(Register(
+            name=f"gpu_cap_{g.id}", address=GPU_CAP_BASE + i, table=Table.HOLDING,
+            data_type=DataType.UINT16, scale=scale, unit="W", access="rw", min=g.min_cap_w,
+            max=g.max_power_w, description="operator GPU power cap; the maximum means none"),
+            f"gpu_cap/{g.id}"))
+    address = 0
+    for source in _site_signals(profile):
+        unit = _unit(source)
+        energy = unit == "kWh" and "queued" not in source
+        reg = Register(
+            name=_name(source), address=address, table=Table.INPUT,
+            data_type=DataType.UINT32 if energy else DataType.FLOAT32,
+            scale=ENERGY_SCALE if energy else 1.0, unit=unit,  # type: ignore[arg-type]
+            description="counter, 0xFFFFFFFF unknown" if energy else "NaN when unknown")
+        points.append(BmsPoint(reg, source))
+        address += 2
+    for i, (name, text) in enumerate((
+            ("alarm_active", "any alarm active"), ("alarm_critical", "a critical alarm active"),
+            ("safe_mode", "controller in safe mode"),
+            ("heartbeat_lost", "BMS heartbeat timed out; settings reverted"),
+            ("dump_on", "heat dump enabled"))):
+        points.append(BmsPoint(Register(name=name, address=i, table=Table.DISCRETE,
+                                         data_type=DataType.BOOL, description=text),
+                               f"status:{name}"))
+    return tuple(points)
+
+
+# -- the server ---------------------------------------------------------------------------------
+@dataclass
+class _Image:
+    inputs: dict[int, int] = field(default_factory=dict)
+    bits: dict[int, bool] = field(default_factory=dict)
+
+
+class BmsServer:
+    """Modbus TCP server for the BMS; a controller observer (``on_tick``)."""
+
+    def __init__(
+        self,
+        profile: SiteProfile,
+        listen: BmsListen,
+        operator: OperatorPort,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.profile = profile
+        self.listen = listen
+        self.operator = operator
+        self.clock = clock
+        self.points = bms_register_map(profile)
+        self._settings = {s.key: s for s in operator_settings(profile)}
+        self._holding = {p.register.address: p for p in self.points
+                         if p.register.table is Table.HOLDING}
+        self._inputs = [p for p in self.points if p.register.table is Table.INPUT]
+        self._discrete = [p for p in self.points if p.register.table is Table.DISCRETE]
+        self.last_heartbeat: float | None = None
+        self.heartbeat_lost = False
+        self.bms_changed: set[str] = set()
+        self._image = _Image()
+        self._set_inputs(None)
+        self._server: ModbusTcpServer | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        device = SimDevice(self.listen.unit_id, simdata=self._simdata(), action=self._action)
+        self._server = ModbusTcpServer(device, address=(self.listen.host, self.listen.port))
+        await self._server.serve_forever(background=True)
+        self._watchdog = asyncio.create_task(self._watch(), name="bms-heartbeat-watchdog")
+        log.info("BMS Modbus server listening on %s:%d (unit %d)", self.listen.host,
+                 self.listen.port, self.listen.unit_id)
+
+    async def stop(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+        if self._server is not None:
+            await self._server.shutdown()
+            self._server = None
+
+    def _simdata(self) -> tuple[list[SimData], list[SimData], list[SimData], list[SimData]]:
+        coils = [SimData(0, values=False, datatype=SimType.BITS)]  # refused in _action
+        discrete = [SimData(0, count=16 * math.ceil(len(self._discrete) / 16), values=False,
+                            datatype=SimType.BITS)]
+        holding = [SimData(a, values=0, datatype=SimType.REGISTERS) for a in sorted(self._holding)]
+        inputs = [SimData(p.register.address, count=p.register.register_count, values=0,
+                          datatype=SimType.REGISTERS) for p in self._inputs]
+        return coils, discrete, holding, inputs
+
+    # -- observer --------------------------------------------------------------------------
+    def on_tick(self, result: TickLike) -> None:
+        self._set_inputs(result)
+
+    def _set_inputs(self, result: TickLike | None) -> None:
+        words: dict[int, int] = {}
+        for p in self._inputs:
+            value = math.nan if result is None else _value_of(result, p.source)
+            reg = p.register
+            if not math.isfinite(value):
+                raw = list(_NAN32) if reg.data_type is DataType.FLOAT32 else [0xFFFF, 0xFFFF]
+            else:
+                try:
+                    raw = encode_register(reg, value, enforce_range=False)
+                except ValueError:
+                    raw = [0xFFFF, 0xFFFF] if reg.data_type is DataType.UINT32 else list(_NAN32)
+            for i, w in enumerate(raw):
+                words[reg.address + i] = w
+        bits = {}
+        alarms = () if result is None else tuple(a for a in result.alarms if a.active)
+        status = {
+            "alarm_active": bool(alarms),
+            "alarm_critical": any(a.severity is AlarmSeverity.CRITICAL for a in alarms),
+            "safe_mode": result is not None and result.decision.mode is Mode.SAFE,
+            "heartbeat_lost": False,  # live, see _action
+            "dump_on": result is not None and result.decision.dump_on,
+        }
+        for p in self._discrete:
+            bits[p.register.address] = status[p.source.removeprefix("status:")]
+        self._image = _Image(words, bits)
+
+    # -- Modbus requests (on the server's event loop) --------------------------------------
+    async def _action(self, fc: int, start: int, address: int, count: int,
+                      registers: list[int], values: list[int] | list[bool] | None
+                      ) -> ExcCodes | None:
+        if fc in (1, 5, 15):
+            return ExcCodes.ILLEGAL_ADDRESS
+        if fc == 4:
+            for i in range(len(registers)):
+                registers[i] = self._image.inputs.get(start + i, 0)
+            return None
+        if fc == 2:
+            for r in range(len(registers)):
+                word = 0
+                for b in range(16):
+                    addr = (start + r) * 16 + b
+                    on = (self.heartbeat_lost if self._discrete_name(addr) == "heartbeat_lost"
+                          else self._image.bits.get(addr, False))
+                    word |= int(on) << b
+                registers[r] = word
+            return None
+        if values is not None and fc in (6, 16, 23):
+            refused = self._write(address, [int(v) for v in values])
+            if refused is not None:
+                return refused
+        self._fill_holding(start, registers)
+        return None
+
+    def _discrete_name(self, address: int) -> str | None:
+        for p in self._discrete:
+            if p.register.address == address:
+                return p.register.name
+        return None
+
+    def _fill_holding(self, start: int, registers: list[int]) -> None:
+        for i in range(len(registers)):
+            p = self._holding.get(start + i)
+            if p is None:
+                continue
+            registers[i] = self._holding_word(p)
+
+    def _holding_word(self, p: BmsPoint) -> int:
+        if p.source == "heartbeat":
+            return 0 if self.last_heartbeat is None else int(self.last_heartbeat) & 0xFFFF
+        value = self.operator.setting_value(p.source)
+        if isinstance(value, Mode):
+            return MODE_CODES[value]
+        number = p.register.max if value is None else value
+        try:
+            return encode_register(p.register, float(number or 0.0), enforce_range=False)[0]
+        except ValueError:
+            return 0
+
+    def _write(self, address: int, words: Sequence[int]) -> ExcCodes | None:
+        """Vet and apply a write of ``words`` from ``address``; an exception code if refused."""
+        planned: list[tuple[BmsPoint, float]] = []
+        for i, word in enumerate(words):
+            p = self._holding.get(address + i)
+            if p is None or p.register.access != "rw":
+                return ExcCodes.ILLEGAL_ADDRESS
+            try:
+                value = decode_register(p.register, [word])
+            except DecodeError:
+                return ExcCodes.ILLEGAL_VALUE
+            if p.source != "heartbeat":
+                try:
+                    validate_setting(self._settings[p.source], value)
+                except ValueError as exc:
+                    log.warning("BMS write to %s (%d) refused: %s", p.register.name,
+                                p.register.address, exc)
+                    return ExcCodes.ILLEGAL_VALUE
+            planned.append((p, value))
+        for p, value in planned:  # all vetted: apply
+            if p.source == "heartbeat":
+                self._beat()
+                continue
+            setting = self._settings[p.source]
+            applied: SettingValue = validate_setting(setting, value)
+            if setting.clearable and value >= setting.maximum:
+                applied = None
+            self.operator.apply_setting(p.source, applied)
+            self.bms_changed.add(p.source)
+            log.info("BMS set %s = %s", p.source, applied)
+        return None
+
+    # -- heartbeat watchdog ----------------------------------------------------------------
+    def _beat(self) -> None:
+        self.last_heartbeat = self.clock()
+        if self.heartbeat_lost:
+            log.info("BMS heartbeat back")
+            self.heartbeat_lost = False
+
+    def check_heartbeat(self) -> bool:
+        """Revert BMS settings if the heartbeat timed out; True if it did just now."""
+        if self.last_heartbeat is None or self.heartbeat_lost:
+            return False
+        if self.clock() - self.last_heartbeat <= self.listen.heartbeat_timeout_s:
+            return False
+        self.heartbeat_lost = True
+        log.warning("BMS heartbeat not written for %.0f s; reverting %s to profile defaults",
+                    self.listen.heartbeat_timeout_s, ", ".join(sorted(self.bms_changed)) or
+                    "nothing")
+        for key in sorted(self.bms_changed):
+            setting = self._settings[key]
+            self.operator.apply_setting(key, Mode.AUTO if setting.is_mode else setting.default)
+        self.bms_changed.clear()
+        return True
+
+    async def _watch(self) -> None:
+        period = min(1.0, self.listen.heartbeat_timeout_s / 4.0)
+        while True:
+            await asyncio.sleep(period)
+            self.check_heartbeat()
+
+
+def _value_of(result: TickLike, source: str) -> float:
+    if source.startswith("decision:"):
+        _, fld, ident = source.split(":")
+        values: dict[str, float] = getattr(result.decision, fld)
+        return float(values.get(ident, math.nan))
+    reading = result.state.readings.get(source)
+    if reading is None or not reading.usable:
+        return math.nan
+    return float(reading.value)
