@@ -1,0 +1,387 @@
+"""Forecasts for the planner: from the past only (MPC), or from the true future (oracle).
+
+* :class:`HistoryForecaster` learns from what the controller saw: weather by
+  persistence of yesterday's same quarter hour with the present error fading out,
+  must-run power and deferred-work arrivals as the mean of past days by quarter hour,
+  hot-water draws from the standard daily shape. Before a day of history exists it
+  falls back to the profile's means (which the site states, not the simulator).
+* :class:`OracleForecaster` reads a :class:`FutureSource` (the simulator's input
+  generators) and returns what will actually happen: the upper bound.
+
+Both also give the age profile of the waiting work (:meth:`queue_due_kwh`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from thermalctl.config.site import DhwSink, PoolSink, Prices, SiteProfile, SpaceHeatingSink
+from thermalctl.control.state import SiteState
+from thermalctl.physics import pool, water
+
+__all__ = [
+    "Forecast",
+    "Forecaster",
+    "FutureSource",
+    "HistoryForecaster",
+    "OracleForecaster",
+    "QueueAges",
+    "pool_cover_on",
+    "sink_loss_lines",
+    "time_of_use_price",
+]
+
+Array = npt.NDArray[np.float64]
+SECONDS_PER_DAY = 86_400.0
+#: Days of history averaged for must-run and arrival forecasts (a week covers weekdays).
+HISTORY_DAYS = 7
+#: The present weather-forecast error fades with this time constant [s] (6 h: the usual
+#: decorrelation time of persistence errors in temperature).
+WEATHER_BIAS_DECAY_S = 6 * 3600.0
+#: Temperature step for the linearised pool loss slope [K].
+POOL_SLOPE_DELTA_K = 0.1
+#: Waiting work smaller than this is treated as none [kWh].
+QUEUE_EPS_KWH = 1e-6
+
+
+def time_of_use_price(prices: Prices, times_s: Array) -> Array:
+    """Electricity price at each time [EUR/kWh]: peak price inside ``peak_hours``."""
+    hours = (np.asarray(times_s) % SECONDS_PER_DAY) / 3600.0
+    peak = prices.electricity_peak_eur_per_kwh or prices.electricity_eur_per_kwh
+    a, b = prices.peak_hours
+    inside = (hours >= a) & (hours < b) if a < b else (hours >= a) | (hours < b)
+    return np.where(inside, peak, prices.electricity_eur_per_kwh)
+
+
+def pool_cover_on(sink: PoolSink, times_s: Array) -> npt.NDArray[np.bool_]:
+    """Whether the pool cover is closed at each time (``cover_hours``, [start, end))."""
+    hours = (np.asarray(times_s) % SECONDS_PER_DAY) / 3600.0
+    if sink.cover_hours is None:
+        return np.zeros(hours.shape, dtype=bool)
+    a, b = sink.cover_hours
+    return (hours >= a) & (hours < b) if a < b else (hours >= a) | (hours < b)
+
+
+def _pool_line(sink: PoolSink, cover: bool) -> tuple[float, float]:
+    ref = sink.setpoint_c
+    losses = pool.pool_heat_loss_w(
+        np.array([ref, ref + POOL_SLOPE_DELTA_K]),
+        sink.hall_air_temp_c,
+        sink.hall_relative_humidity,
+        sink.area_m2,
+        activity_factor=sink.activity_factor,
+        bathers_per_day=sink.fresh_water_m3_per_day / pool.FRESH_WATER_PER_BATHER_M3,
+        mains_temp_c=sink.mains_temp_c,
+        ground_ua_w_per_k=sink.ground_ua_w_per_k,
+        cover_on=cover,
+    )
+    slope = float(losses[1] - losses[0]) / POOL_SLOPE_DELTA_K
+    return float(losses[0]) - slope * ref, slope
+
+
+def sink_loss_lines(
+    profile: SiteProfile,
+    sink: PoolSink | DhwSink | SpaceHeatingSink,
+    times_s: Array,
+    ambient_c: Array,
+    draw_m3_per_s: Array | None = None,
+) -> tuple[Array, Array]:
+    """Sink heat loss as ``offset + slope * T`` per time [W], [W/K].
+
+    Pool: the physics model (:func:`thermalctl.physics.pool.pool_heat_loss_w`)
+    linearised at the set point, with the cover schedule. Building: UA from the design
+    load against the outdoor temperature (above the heating limit only the remainder of
+    :func:`thermalctl.sim.plant.space_heating_loss_w`'s rule). Tank, one lumped node:
+    draws replace water at the tank temperature by mains water, plus standing loss.
+    """
+    n = np.asarray(times_s).size
+    if isinstance(sink, PoolSink):
+        covered = pool_cover_on(sink, times_s)
+        on, off = _pool_line(sink, True), _pool_line(sink, False)
+        offset = np.where(covered, on[0], off[0])
+        slope = np.where(covered, on[1], off[1])
+        return offset, slope
+    if isinstance(sink, SpaceHeatingSink):
+        ua = sink.design_heat_w / (sink.indoor_temp_c - sink.design_outdoor_temp_c)
+        amb = np.asarray(ambient_c, dtype=float)
+        warm = amb >= sink.heating_limit_temp_c
+        offset = np.where(warm, -ua * (sink.heating_limit_temp_c + 3.0), -ua * amb)
+        return offset, np.full(n, ua)
+    draw = np.zeros(n) if draw_m3_per_s is None else np.asarray(draw_m3_per_s, dtype=float)
+    w = draw * float(water.volumetric_heat_capacity_j_per_m3_k(sink.setpoint_c))
+    room = profile.heat_loop.plant_room_temp_c
+    offset = -w * sink.mains_temp_c - sink.loss_ua_w_per_k * room
+    return offset, w + sink.loss_ua_w_per_k
+
+
+@dataclass
+class QueueAges:
+    """The waiting work's arrival times, tracked from the queue size alone.
+
+    Growth is booked as new work now; shrinkage is taken from the oldest work first
+    (FIFO, as schedulers run it). When work arrives and runs in the same interval this
+    keeps old work on the books that has in fact run, so ages are over-estimated:
+    the safe side for deadlines.
+    """
+
+    jobs: deque[list[float]] = field(default_factory=deque)  # [arrived_s, kwh]
+
+    def observe(self, now_s: float, queued_kwh: float) -> None:
+        booked = sum(j[1] for j in self.jobs)
+        if queued_kwh > booked + QUEUE_EPS_KWH:
+            self.jobs.append([now_s, queued_kwh - booked])
+            return
+        surplus = booked - max(queued_kwh, 0.0)
+        while self.jobs and surplus > QUEUE_EPS_KWH:
+            take = min(self.jobs[0][1], surplus)
+            self.jobs[0][1] -= take
+            surplus -= take
+            if self.jobs[0][1] <= QUEUE_EPS_KWH:
+                self.jobs.popleft()
+
+
+def _due_profile(
+    jobs: list[tuple[float, float]], start_s: float, step_s: float, n: int, window_s: float
+) -> Array:
+    """Cumulative energy of ``jobs`` due (arrival + window) by the end of each step."""
+    due = np.zeros(n)
+    ends = start_s + step_s * (np.arange(n) + 1)
+    for arrived, kwh in jobs:
+        due += np.where(arrived + window_s <= ends, kwh, 0.0)
+    return due
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """What the planner needs to know about the horizon (arrays of ``n`` steps)."""
+
+    ambient_c: Array
+    must_run_w: Mapping[str, Array]
+    arrivals_kwh: Mapping[str, Array]
+    draw_m3_per_s: Mapping[str, Array]
+    queue_due_kwh: Mapping[str, Array]
+    queue_kwh: Mapping[str, float]
+
+
+class Forecaster(Protocol):
+    def observe(self, state: SiteState) -> None:
+        """Learn from the latest state (called on every fast decision)."""
+
+    def forecast(self, state: SiteState, start_s: float, step_s: float, n: int) -> Forecast:
+        """Forecast ``n`` steps of ``step_s`` from ``start_s``."""
+        ...
+
+
+class FutureSource(Protocol):
+    """The true inputs of a simulated run (for the oracle only)."""
+
+    def ambient_c(self, time_s: float) -> float: ...
+
+    def must_run_w(self, group_id: str, time_s: float) -> float: ...
+
+    def arrivals_kwh(self, group_id: str, time_s: float, dt_s: float) -> float: ...
+
+    def draw_m3_per_s(self, sink_id: str, time_s: float) -> float: ...
+
+    def queue_jobs(self, group_id: str) -> list[tuple[float, float]]: ...
+
+
+def _draw_shape(time_s: float) -> float:
+    """Standard two-peak daily draw shape [1/s] (VDI 6002-1 style; mean 1/86400)."""
+    hour = (time_s % SECONDS_PER_DAY) / 3600.0
+    morning = math.exp(-0.5 * ((hour - 7.5) / 1.2) ** 2)
+    evening = math.exp(-0.5 * ((hour - 19.5) / 1.8) ** 2)
+    base = 0.15
+    norm = base * 24.0 + math.sqrt(2 * math.pi) * (1.2 + 1.8)
+    return (base + morning + evening) / norm / 3600.0
+
+
+class _SlotMeans:
+    """Per-quarter-hour values for the last ``HISTORY_DAYS`` days."""
+
+    def __init__(self, slots_per_day: int) -> None:
+        self.slots = slots_per_day
+        self.days: dict[int, Array] = {}
+
+    def put(self, slot_index: int, value: float) -> None:
+        day, slot = divmod(slot_index, self.slots)
+        row = self.days.get(day)
+        if row is None:
+            row = np.full(self.slots, np.nan)
+            self.days[day] = row
+            for old in [d for d in self.days if d <= day - HISTORY_DAYS]:
+                del self.days[old]
+        row[slot] = value
+
+    def get(self, slot_index: int) -> float:
+        day, slot = divmod(slot_index, self.slots)
+        row = self.days.get(day)
+        return math.nan if row is None else float(row[slot])
+
+    def mean_by_slot(self) -> Array:
+        if not self.days:
+            return np.full(self.slots, np.nan)
+        stack = np.vstack(list(self.days.values()))
+        counts = np.sum(~np.isnan(stack), axis=0)
+        sums = np.nansum(stack, axis=0)
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+class HistoryForecaster:
+    """Forecasts from the past only (the MPC's view)."""
+
+    def __init__(
+        self, profile: SiteProfile, step_s: float = 900.0, deadline_margin_h: float = 1.0
+    ) -> None:
+        self.profile = profile
+        self.step_s = step_s
+        self.deadline_margin_h = deadline_margin_h
+        self.slots_per_day = round(SECONDS_PER_DAY / step_s)
+        self.ambient = _SlotMeans(self.slots_per_day)
+        self.must = {g.id: _SlotMeans(self.slots_per_day) for g in profile.rack_groups}
+        self.arrivals = {g.id: _SlotMeans(self.slots_per_day) for g in profile.rack_groups}
+        self.ages = {g.id: QueueAges() for g in profile.rack_groups}
+        self._slot: int | None = None
+        self._acc: dict[str, float] = {}
+        self._last_s: float | None = None
+        self._slot_queue: dict[str, float] = {}
+        self._ran_kwh: dict[str, float] = {g.id: 0.0 for g in profile.rack_groups}
+
+    def _must_now(self, state: SiteState, group_id: str) -> float | None:
+        return state.value(f"rack.{group_id}.must_run_w")
+
+    def observe(self, state: SiteState) -> None:
+        now = state.now_s
+        slot = math.floor(now / self.step_s + 1e-9)
+        dt = 0.0 if self._last_s is None else max(0.0, now - self._last_s)
+        self._last_s = now
+        for g in self.profile.rack_groups:
+            power = state.value(f"rack.{g.id}.power_w")
+            must = self._must_now(state, g.id)
+            if power is not None and must is not None:
+                self._ran_kwh[g.id] += max(0.0, power - must) * dt / 3.6e6
+            queued = state.value(f"rack.{g.id}.queued_kwh")
+            if queued is not None:
+                self.ages[g.id].observe(now, queued)
+        if slot != self._slot:
+            if self._slot is not None:
+                self._close_slot(self._slot, state)
+            self._slot = slot
+            self._acc = {}
+            for g in self.profile.rack_groups:
+                self._slot_queue[g.id] = state.value_or(f"rack.{g.id}.queued_kwh", 0.0)
+                self._ran_kwh[g.id] = 0.0
+        self._add("ambient", state.value("ambient.temp_c"))
+        for g in self.profile.rack_groups:
+            self._add(f"must.{g.id}", self._must_now(state, g.id))
+
+    def _add(self, key: str, value: float | None) -> None:
+        if value is None:
+            return
+        self._acc[key + ".sum"] = self._acc.get(key + ".sum", 0.0) + value
+        self._acc[key + ".n"] = self._acc.get(key + ".n", 0.0) + 1.0
+
+    def _mean(self, key: str) -> float | None:
+        n = self._acc.get(key + ".n", 0.0)
+        return self._acc[key + ".sum"] / n if n else None
+
+    def _close_slot(self, slot: int, state: SiteState) -> None:
+        amb = self._mean("ambient")
+        if amb is not None:
+            self.ambient.put(slot, amb)
+        for g in self.profile.rack_groups:
+            must = self._mean(f"must.{g.id}")
+            if must is not None:
+                self.must[g.id].put(slot, must)
+            queued = state.value(f"rack.{g.id}.queued_kwh")
+            if queued is not None and g.id in self._slot_queue:
+                arrived = queued - self._slot_queue[g.id] + self._ran_kwh[g.id]
+                self.arrivals[g.id].put(slot, max(0.0, arrived))
+
+    def forecast(self, state: SiteState, start_s: float, step_s: float, n: int) -> Forecast:
+        p = self.profile
+        first = math.floor(start_s / step_s + 1e-9)
+        slots = first + np.arange(n)
+        day_slot = slots % self.slots_per_day
+        times = start_s + step_s * np.arange(n)
+        # Weather: yesterday's same slot, corrected by today's present error (fading).
+        now_amb = state.value("ambient.temp_c")
+        yesterday = np.array([self.ambient.get(int(s) - self.slots_per_day) for s in slots])
+        if now_amb is None:
+            now_amb = p.simulation.weather_mean_temp_c
+        if np.all(np.isnan(yesterday)):
+            ambient = np.full(n, now_amb)
+        else:
+            yesterday = np.where(np.isnan(yesterday), now_amb, yesterday)
+            bias = now_amb - yesterday[0]
+            ambient = yesterday + bias * np.exp(-(times - start_s) / WEATHER_BIAS_DECAY_S)
+        must: dict[str, Array] = {}
+        arrivals: dict[str, Array] = {}
+        due: dict[str, Array] = {}
+        queue: dict[str, float] = {}
+        for g in p.rack_groups:
+            dynamic_w = g.mean_utilisation_fraction * (g.max_power_w - g.idle_power_w)
+            now_must = self._must_now(state, g.id)
+            default_must = g.idle_power_w + dynamic_w * g.must_run_fraction
+            fallback = default_must if now_must is None else now_must
+            hist = self.must[g.id].mean_by_slot()[day_slot]
+            must[g.id] = np.where(np.isnan(hist), fallback, hist)
+            default_arr = dynamic_w * (1.0 - g.must_run_fraction) * step_s / 3.6e6
+            hist = self.arrivals[g.id].mean_by_slot()[day_slot]
+            arrivals[g.id] = np.where(np.isnan(hist), default_arr, hist)
+            window = (g.deadline_h - self.deadline_margin_h) * 3600.0
+            jobs = [(j[0], j[1]) for j in self.ages[g.id].jobs]
+            due[g.id] = _due_profile(jobs, start_s, step_s, n, window)
+            queue[g.id] = state.value_or(f"rack.{g.id}.queued_kwh", 0.0)
+        draws = {
+            s.id: np.array([s.draw_m3_per_day * _draw_shape(t + step_s / 2) for t in times])
+            for s in p.sinks
+            if isinstance(s, DhwSink)
+        }
+        return Forecast(ambient, must, arrivals, draws, due, queue)
+
+
+class OracleForecaster:
+    """The true future from the simulator's inputs (perfect foresight)."""
+
+    def __init__(
+        self, profile: SiteProfile, future: FutureSource, deadline_margin_h: float = 1.0
+    ) -> None:
+        self.profile = profile
+        self.future = future
+        self.deadline_margin_h = deadline_margin_h
+
+    def observe(self, state: SiteState) -> None:
+        return None
+
+    def forecast(self, state: SiteState, start_s: float, step_s: float, n: int) -> Forecast:
+        p = self.profile
+        f = self.future
+        times = start_s + step_s * np.arange(n)
+        mids = times + step_s / 2
+        ambient = np.array([f.ambient_c(t) for t in mids])
+        must = {g.id: np.array([f.must_run_w(g.id, t) for t in mids]) for g in p.rack_groups}
+        arrivals = {
+            g.id: np.array([f.arrivals_kwh(g.id, t, step_s) for t in times])
+            for g in p.rack_groups
+        }
+        draws = {
+            s.id: np.array([f.draw_m3_per_s(s.id, t) for t in mids])
+            for s in p.sinks
+            if isinstance(s, DhwSink)
+        }
+        due: dict[str, Array] = {}
+        queue: dict[str, float] = {}
+        for g in p.rack_groups:
+            jobs = f.queue_jobs(g.id)
+            window = (g.deadline_h - self.deadline_margin_h) * 3600.0
+            due[g.id] = _due_profile(jobs, start_s, step_s, n, window)
+            queue[g.id] = sum(kwh for _, kwh in jobs)
+        return Forecast(ambient, must, arrivals, draws, due, queue)

@@ -1,0 +1,268 @@
+"""Planning policies: ``mpc`` (forecasts from the past) and ``oracle`` (the true future).
+
+Both solve the same programme (:mod:`thermalctl.control.planner`) on the slow job and
+turn the current plan step into a :class:`~thermalctl.points.Decision` on the fast
+job, with local feedback so the sinks stay in band when the plan is off:
+
+* power cap per rack group = must-run power now + planned deferrable power (the
+  racks never cut must-run load whatever the cap says);
+* heat request per sink = planned heat + a share of any captured heat the plan did
+  not expect (measured capture above plan, or the loop running warm); full heat when
+  a sink is below its backup point, none when it is at the top of its band;
+* the dump is enabled when the plan dumps, when every sink is full, or when the loop
+  reaches the highest temperature the planner allows (with hysteresis).
+
+An infeasible or failed solve, or a state the planner cannot use, never stops the
+loop: :meth:`PlanningPolicy.decide` falls back to the baseline thermostat and says
+why in ``Decision.reasons`` (the controller raises it as an alarm).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from thermalctl.config.site import DhwSink, SiteProfile
+from thermalctl.control import planner
+from thermalctl.control.forecast import (
+    Forecaster,
+    FutureSource,
+    HistoryForecaster,
+    OracleForecaster,
+    sink_loss_lines,
+    time_of_use_price,
+)
+from thermalctl.control.policy import BaselinePolicy
+from thermalctl.control.state import SiteState
+from thermalctl.physics import water
+from thermalctl.points import Decision, Mode
+
+__all__ = ["PlanningPolicy", "PolicyStats", "build_policy"]
+
+log = logging.getLogger(__name__)
+
+#: A sink counts as full this close to the top of its band [K].
+SINK_FULL_MARGIN_K = 0.2
+#: Loop feedback: extra heat request per kelvin the supply runs above (loop max - 2 K) [W/K].
+LOOP_FEEDBACK_W_PER_K = 5000.0
+#: The loop feedback starts this far below the planner's loop maximum [K].
+LOOP_FEEDBACK_BAND_K = 2.0
+#: Once opened by a hot loop, the dump stays enabled until the loop is this much cooler [K].
+DUMP_HYSTERESIS_K = 3.0
+#: Planned dump below this is treated as none [W].
+DUMP_MIN_W = 500.0
+#: A plan older than this many steps is not used [-] (the plan job has stopped).
+MAX_PLAN_AGE_STEPS = 4
+
+
+@dataclass
+class PolicyStats:
+    solve_ms: list[float] = field(default_factory=list)
+    plans: int = 0
+    failures: int = 0
+    fallback_decisions: int = 0
+    last_reason: str = ""
+
+
+class PlanningPolicy:
+    """Plan with the LP on :meth:`plan`; follow the plan with feedback on :meth:`decide`."""
+
+    def __init__(
+        self,
+        name: str,
+        profile: SiteProfile,
+        forecaster: Forecaster,
+        settings: planner.PlannerSettings | None = None,
+        backend: str = "auto",
+    ) -> None:
+        self.name = name
+        self.profile = profile
+        self.forecaster = forecaster
+        self.model = planner.build(profile, settings)
+        self.settings = self.model.settings
+        self.solver = planner.make_solver(self.model, backend)
+        self.baseline = BaselinePolicy(profile)
+        self.current: planner.Plan | None = None
+        self.stats = PolicyStats()
+        self._reason = "no plan yet"
+        self._dump_latched = False
+        self._must_forecast: dict[str, np.ndarray] = {}
+
+    # -- slow job ------------------------------------------------------------------
+    def plan(self, state: SiteState) -> None:
+        step = self.settings.step_s
+        start = math.floor(state.now_s / step + 1e-9) * step
+        self.stats.plans += 1
+        inputs = self._inputs(state, start)
+        if isinstance(inputs, str):
+            self._fail(inputs)
+            return
+        data = planner.update(self.model, inputs)
+        try:
+            result = self.solver.solve(data)
+        except (ValueError, RuntimeError, ArithmeticError) as exc:
+            self._fail(f"solver error: {exc}")
+            return
+        self.stats.solve_ms.append(result.solve_ms)
+        if not result.ok:
+            self._fail(f"plan not solved ({result.status})")
+            return
+        self.current = planner.extract(self.model, inputs, result)
+        self._must_forecast = {k: np.asarray(v) for k, v in inputs.must_run_w.items()}
+        if self._reason:
+            log.info("%s: planning recovered", self.name)
+        self._reason = ""
+
+    def _fail(self, reason: str) -> None:
+        if not self._reason or self._reason == "no plan yet":
+            log.warning("%s: %s; falling back to the baseline thermostat", self.name, reason)
+        self.stats.failures += 1
+        self.current = None
+        self._reason = reason
+
+    def _inputs(self, state: SiteState, start_s: float) -> planner.PlanInputs | str:
+        p = self.profile
+        s = self.settings
+        n = s.horizon_steps
+        temps: dict[str, float] = {}
+        for sink in p.sinks:
+            value = state.value(f"sink.{sink.id}.temp_c", p.limits.stale_after_s)
+            if value is None:
+                return f"sink.{sink.id}.temp_c unusable"
+            temps[sink.id] = value
+        fc = self.forecaster.forecast(state, start_s, s.step_s, n)
+        mids = start_s + s.step_s * (np.arange(n) + 0.5)
+        losses = {
+            sink.id: sink_loss_lines(p, sink, mids, fc.ambient_c, fc.draw_m3_per_s.get(sink.id))
+            for sink in p.sinks
+        }
+        draw_w_per_k = {
+            sink.id: fc.draw_m3_per_s[sink.id]
+            * float(water.volumetric_heat_capacity_j_per_m3_k(sink.setpoint_c))
+            for sink in p.sinks
+            if isinstance(sink, DhwSink)
+        }
+        inputs = planner.PlanInputs(
+            start_s=start_s,
+            sink_temp_c=temps,
+            queue_kwh=fc.queue_kwh,
+            queue_due_kwh=fc.queue_due_kwh,
+            must_run_w=fc.must_run_w,
+            arrivals_kwh=fc.arrivals_kwh,
+            ambient_c=fc.ambient_c,
+            sink_loss_w=losses,
+            draw_w_per_k=draw_w_per_k,
+            price_eur_per_kwh=time_of_use_price(p.prices, mids),
+        )
+        arrays = [fc.ambient_c, *fc.must_run_w.values(), *fc.arrivals_kwh.values()]
+        arrays += [a for pair in losses.values() for a in pair]
+        if not all(np.all(np.isfinite(a)) for a in arrays) or not all(
+            math.isfinite(v) for v in (*temps.values(), *fc.queue_kwh.values())
+        ):
+            return "forecast or state not finite"
+        return inputs
+
+    # -- fast job ------------------------------------------------------------------
+    def decide(self, state: SiteState) -> Decision:
+        self.forecaster.observe(state)
+        plan = self.current
+        k = None if plan is None else plan.step_index(state.now_s)
+        if plan is None or k is None or k >= MAX_PLAN_AGE_STEPS:
+            return self._fallback(state, self._reason or "plan expired")
+        p = self.profile
+        stale = p.limits.stale_after_s
+        temps = {s.id: state.value(f"sink.{s.id}.temp_c", stale) for s in p.sinks}
+        supply = state.value("loop.supply_temp_c", stale)
+        if supply is None or any(t is None for t in temps.values()):
+            return self._fallback(state, "sink or loop temperature unusable")
+
+        caps: dict[str, float] = {}
+        captured_w = 0.0
+        for g in p.rack_groups:
+            must = state.value(f"rack.{g.id}.must_run_w", stale)
+            if must is None:
+                must = float(self._must_forecast[g.id][k])
+            cap = must + float(plan.deferrable_w[g.id][k])
+            caps[g.id] = min(g.max_power_w, max(g.min_cap_w, cap))
+            captured_w += g.capture_fraction * state.value_or(f"rack.{g.id}.power_w", 0.0, stale)
+
+        planned_dump = float(plan.dump_w[k])
+        planned = {s.id: float(plan.sink_heat_w[s.id][k]) for s in p.sinks}
+        loop_max = self.model.loop_max_c
+        surplus = max(0.0, captured_w - sum(planned.values()) - planned_dump)
+        surplus += LOOP_FEEDBACK_W_PER_K * max(0.0, supply - (loop_max - LOOP_FEEDBACK_BAND_K))
+        open_sinks = [
+            s for s in p.sinks if (temps[s.id] or 0.0) < s.band_high_c - SINK_FULL_MARGIN_K
+        ]
+        weight = sum(s.max_heat_w for s in open_sinks)
+        requests: dict[str, float] = {}
+        for s in p.sinks:
+            temp = temps[s.id] or 0.0
+            request = planned[s.id]
+            if s in open_sinks and weight > 0:
+                request += surplus * s.max_heat_w / weight
+            low = (
+                s.band_low_c
+                if isinstance(s, DhwSink)
+                else s.setpoint_c - self.settings.backup_hold_below_setpoint_k
+            )
+            if temp < low:
+                request = s.max_heat_w
+            if temp >= s.band_high_c:
+                request = 0.0
+            requests[s.id] = min(s.max_heat_w, max(0.0, request))
+
+        hot = supply >= loop_max or (
+            self._dump_latched and supply > loop_max - DUMP_HYSTERESIS_K
+        )
+        self._dump_latched = hot
+        dump_on = planned_dump > DUMP_MIN_W or hot or not open_sinks
+        return Decision(
+            timestamp_s=state.now_s,
+            mode=Mode.AUTO,
+            policy=self.name,
+            gpu_power_cap_w=caps,
+            sink_heat_request_w=requests,
+            dump_on=dump_on,
+            dump_heat_request_w=planned_dump,
+            backup_heat_w={s.id: float(plan.backup_w[s.id][k]) for s in p.sinks},
+        )
+
+    def _fallback(self, state: SiteState, reason: str) -> Decision:
+        self.stats.fallback_decisions += 1
+        self.stats.last_reason = reason
+        base = self.baseline.decide(state)
+        return dataclasses.replace(
+            base, policy=self.name, reasons=(*base.reasons, f"{reason}: baseline thermostat")
+        )
+
+
+def build_policy(
+    name: str,
+    profile: SiteProfile,
+    *,
+    future: FutureSource | None = None,
+    settings: planner.PlannerSettings | None = None,
+    backend: str = "auto",
+) -> PlanningPolicy | BaselinePolicy:
+    """Build ``baseline``, ``mpc`` or ``oracle`` (the oracle needs the simulator's inputs)."""
+    s = settings or planner.PlannerSettings()
+    if name == "baseline":
+        return BaselinePolicy(profile)
+    if name == "mpc":
+        forecaster: Forecaster = HistoryForecaster(profile, s.step_s, s.deadline_margin_h)
+        return PlanningPolicy("mpc", profile, forecaster, s, backend)
+    if name == "oracle":
+        if future is None:
+            raise ValueError(
+                "policy 'oracle' needs the true future of a simulated run "
+                "(use it with `thermalctl simulate`)"
+            )
+        return PlanningPolicy(
+            "oracle", profile, OracleForecaster(profile, future, s.deadline_margin_h), s, backend
+        )
+    raise ValueError(f"unknown policy {name!r} (baseline, mpc, oracle)")
