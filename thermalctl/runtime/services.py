@@ -1,0 +1,209 @@
+"""Start the site-facing services a profile or the environment configures.
+
+``start_services(controller)`` starts, each only when configured:
+
+* the Influx outbox shipper (a periodic asyncio task; writes run in a worker thread);
+* the MQTT hub with state publisher (a controller observer), Home Assistant discovery,
+  the command handler (commands are applied on the controller's event loop) and the
+  MQTT sensor ingestion;
+* the BMS Modbus server (a controller observer too), with its heartbeat watchdog;
+* the MQTT GPU-cap actuator when ``gpu_cap_actuation: mqtt``.
+
+With nothing configured it starts nothing and needs no service. ``Services.stop()``
+flushes what it can; the outbox keeps the rest for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from thermalctl.adapters.bms import BmsServer
+from thermalctl.adapters.gpu_mqtt import MqttGpuCapActuator
+from thermalctl.adapters.influx import LineTarget, OutboxShipper, make_target
+from thermalctl.adapters.mqtt import (
+    CommandHandler,
+    MqttHub,
+    MqttIngest,
+    StatePublisher,
+    Topics,
+    discovery_messages,
+    publish_discovery,
+)
+from thermalctl.config.services import (
+    SettingValue,
+    operator_settings,
+    resolve_bms,
+    resolve_influx,
+    resolve_mqtt,
+)
+from thermalctl.points import Mode
+from thermalctl.runtime.controller import Controller
+
+__all__ = ["ControllerOperator", "Services", "start_services"]
+
+log = logging.getLogger(__name__)
+
+#: How long start-up waits for the first MQTT connection before going on without it [s].
+MQTT_CONNECT_WAIT_S = 3.0
+
+
+class ControllerOperator:
+    """The controller as an :class:`~thermalctl.config.services.OperatorPort`.
+
+    Mode goes through ``Controller.set_mode`` (safety still wins), a GPU cap override
+    into ``Controller.overrides``; a sink set point through
+    ``Controller.set_sink_setpoint`` when the controller has it, else by giving the
+    controller and its policy a profile copy with the new set point.
+    """
+
+    def __init__(self, controller: Controller) -> None:
+        self.controller = controller
+
+    def apply_setting(self, key: str, value: SettingValue) -> None:
+        c = self.controller
+        kind, _, ident = key.partition("/")
+        if kind == "mode" and isinstance(value, Mode):
+            c.set_mode(value)
+        elif kind == "gpu_cap":
+            if value is None:
+                c.overrides.pop(ident, None)
+            else:
+                c.overrides[ident] = float(value)
+        elif kind == "setpoint" and isinstance(value, float):
+            self._set_setpoint(ident, value)
+        else:
+            raise ValueError(f"unknown setting {key!r} = {value!r}")
+
+    def _set_setpoint(self, sink_id: str, temp_c: float) -> None:
+        c: Any = self.controller
+        setter = getattr(c, "set_sink_setpoint", None)
+        if callable(setter):
+            setter(sink_id, temp_c)
+            return
+        profile = c.profile
+        sinks = tuple(s.model_copy(update={"setpoint_c": temp_c}) if s.id == sink_id else s
+                      for s in profile.sinks)
+        new = profile.model_copy(update={"sinks": sinks})
+        c.profile = new
+        if hasattr(c.policy, "profile"):
+            c.policy.profile = new
+
+    def setting_value(self, key: str) -> SettingValue:
+        c = self.controller
+        kind, _, ident = key.partition("/")
+        if kind == "mode":
+            return c.mode
+        if kind == "gpu_cap":
+            return c.overrides.get(ident)
+        return float(c.profile.sink(ident).setpoint_c)
+
+
+@dataclass
+class Services:
+    """What :func:`start_services` started; :meth:`stop` stops it all."""
+
+    controller: Controller
+    shipper: OutboxShipper | None = None
+    hub: MqttHub | None = None
+    publisher: StatePublisher | None = None
+    commands: CommandHandler | None = None
+    ingest: MqttIngest | None = None
+    bms: BmsServer | None = None
+    gpu: MqttGpuCapActuator | None = None
+    _observers: list[Any] = field(default_factory=list)
+
+    @property
+    def started(self) -> list[str]:
+        names = {"influx": self.shipper, "mqtt": self.hub, "bms": self.bms, "gpu_mqtt": self.gpu}
+        return [name for name, obj in names.items() if obj is not None]
+
+    async def stop(self, *, flush_timeout_s: float = 5.0) -> None:
+        for obs in self._observers:
+            if obs in self.controller.observers:
+                self.controller.observers.remove(obs)
+        if self.bms is not None:
+            await self.bms.stop()
+        if self.hub is not None:
+            await asyncio.to_thread(self.hub.stop)
+        if self.shipper is not None:
+            await self.shipper.stop(flush_timeout_s=flush_timeout_s)
+            self.shipper.close()
+
+
+async def start_services(
+    controller: Controller, *, env: Mapping[str, str] = os.environ
+) -> Services:
+    """Start every service the profile or ``env`` configures (see the module docstring)."""
+    profile = controller.profile
+    site_id = profile.site.id
+    services = Services(controller)
+    operator = ControllerOperator(controller)
+    settings = operator_settings(profile)
+    loop = asyncio.get_running_loop()
+
+    influx = resolve_influx(profile.influx, env)
+    if influx is not None:
+        target: LineTarget = make_target(influx)
+        services.shipper = OutboxShipper(
+            controller.store, target, site_id, batch_size=influx.batch_size,
+            flush_period_s=influx.flush_period_s, max_backoff_s=influx.max_backoff_s)
+        services.shipper.start()
+        log.info("telemetry: shipping the outbox to %s (%s API, bucket %s)", influx.url,
+                 influx.api, influx.bucket)
+
+    bms = resolve_bms(profile.bms, env)
+    if bms is not None:
+        services.bms = BmsServer(profile, bms, operator)
+        await services.bms.start()
+        services._observers.append(services.bms)
+
+    endpoint = resolve_mqtt(profile.mqtt, env)
+    if endpoint is not None:
+        topics = Topics(endpoint.base_topic, site_id, endpoint.discovery_prefix)
+        hub = MqttHub(endpoint, topics)
+        services.hub = hub
+        services.publisher = StatePublisher(hub, operator, settings)
+        services._observers.append(services.publisher)
+
+        def in_loop(fn: Callable[[], None]) -> None:
+            loop.call_soon_threadsafe(fn)
+
+        services.commands = CommandHandler(hub, operator, settings, run_in_loop=in_loop)
+        services.commands.attach()
+        if profile.mqtt_sensors:
+            services.ingest = MqttIngest(profile.mqtt_sensors, controller.clock)
+            services.ingest.attach(hub)
+            _add_source(controller, services.ingest)
+        signals = set(controller.bound_signals)
+        if services.ingest is not None:
+            signals |= set(services.ingest.point_signals.values())
+        messages = discovery_messages(profile, topics, signals)
+        hub.on_connected(lambda: publish_discovery(hub, messages))
+        if profile.gpu_cap_actuation == "mqtt":
+            services.gpu = MqttGpuCapActuator(
+                hub, tuple(g.id for g in profile.rack_groups),
+                refresh_s=endpoint.gpu_cap_refresh_s)
+            services._observers.append(services.gpu)
+        hub.start()
+        if not await asyncio.to_thread(hub.wait_connected, MQTT_CONNECT_WAIT_S):
+            log.warning("MQTT %s:%d not connected yet (%s); carrying on, paho keeps trying",
+                        endpoint.host, endpoint.port, hub.refused or "no answer")
+
+    controller.observers.extend(services._observers)
+    if services.started:
+        log.info("services started for %s: %s", site_id, ", ".join(services.started))
+    return services
+
+
+def _add_source(controller: Controller, ingest: MqttIngest) -> None:
+    add = getattr(controller, "add_source", None)
+    if callable(add):
+        add(ingest)
+    else:
+        log.warning("this controller cannot take MQTT sensor readings (no add_source); "
+                    "MQTT sensors %s are not ingested", sorted(ingest.point_signals))
