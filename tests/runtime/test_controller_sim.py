@@ -142,3 +142,23 @@ async def test_hotel_site_runs_with_two_groups_and_a_shared_gateway(tmp_path: Pa
         assert rig.controller.mode is Mode.AUTO, rig.controller.active_alarms
         assert rig.controller.state.value("rack.infer.power_w") is not None
         assert rig.controller.state.value("sink.heating.energy_kwh") is not None
+
+
+async def test_manual_mode_writes_nothing_but_safety_still_wins(pool_rig: Rig) -> None:
+    c, sim = pool_rig.controller, pool_rig.sim
+    await pool_rig.run(1)
+    c.set_mode(Mode.MANUAL)
+    sim.devices.set_value("pod_ctrl", "gpu_power_cap", 12_345.0)  # an operator's own setting
+    await pool_rig.run(2)
+    assert sim.devices.get_value("pod_ctrl", "gpu_power_cap") == pytest.approx(12_345.0)
+    sim.override("loop.supply_temp_c", 53.0)
+    sim.override("ambient.temp_c", 42.0)
+    await pool_rig.run(1)
+    assert c.mode is Mode.SAFE
+    assert sim.devices.get_value("pod_ctrl", "gpu_power_cap") != pytest.approx(12_345.0)
+
+
+async def test_operator_cap_override_limits_the_policy(pool_rig: Rig) -> None:
+    pool_rig.controller.overrides["pod"] = 20_000.0
+    await pool_rig.run(2)
+    assert pool_rig.sim.devices.get_value("pod_ctrl", "gpu_power_cap") == pytest.approx(20_000.0)

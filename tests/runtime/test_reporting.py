@@ -15,8 +15,10 @@ PROFILE = load_site(POOL_SITE).profile
 def test_previous_month_in_site_time_zone() -> None:
     now = pd.Timestamp("2026-03-01 00:30", tz="Europe/London").timestamp()
     start, end = previous_month(now, "Europe/London")
-    assert (start, end) == (pd.Timestamp("2026-02-01", tz="Europe/London"),
-                            pd.Timestamp("2026-03-01", tz="Europe/London"))
+    assert (start, end) == (
+        pd.Timestamp("2026-02-01", tz="Europe/London"),
+        pd.Timestamp("2026-03-01", tz="Europe/London"),
+    )
 
 
 def test_monthly_report_written_once(tmp_path, monkeypatch) -> None:
@@ -25,8 +27,10 @@ def test_monthly_report_written_once(tmp_path, monkeypatch) -> None:
     t0 = pd.Timestamp("2026-01-01", tz="UTC").timestamp()
     for hour in range(0, 31 * 24 + 2, 2):
         kwh = hour * 20.0
-        store.add_ledger(t0 + hour * 3600.0, {"it_kwh": kwh, "facility_kwh": 1.1 * kwh,
-                                               "reused_heat_kwh": 0.5 * kwh})
+        store.add_ledger(
+            t0 + hour * 3600.0,
+            {"it_kwh": kwh, "facility_kwh": 1.1 * kwh, "reused_heat_kwh": 0.5 * kwh},
+        )
     now = [pd.Timestamp("2026-02-01 05:00", tz="UTC").timestamp()]
     job = MonthlyReporter(PROFILE, store, lambda: now[0])
     files = job()

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from thermalctl.adapters.errors import AdapterError
@@ -172,11 +172,11 @@ class Controller:
         if self.mode is Mode.SAFE:
             if self._trip_cleared_at is None:
                 self._trip_cleared_at = now
-            if now - self._trip_cleared_at < SAFE_HOLD_S:
-                hold = self.last_good_decision
-                if hold is None:
-                    return safety.safe_decision(self.state, self.profile, verdict)
-                return _replace(hold, now, Mode.SAFE, "holding safe targets after a trip")
+            waited = now - self._trip_cleared_at
+            if waited < SAFE_HOLD_S:
+                held = safety.safe_decision(self.state, self.profile, verdict)
+                why = f"trip cleared {waited:.0f} s ago; safe targets held for {SAFE_HOLD_S:.0f} s"
+                return replace(held, reasons=(*held.reasons, why))
             log.info(
                 "safety trip cleared for %.0f s, returning to %s",
                 SAFE_HOLD_S,
@@ -184,13 +184,13 @@ class Controller:
             )
             self.mode = self.requested_mode if self.requested_mode is not Mode.SAFE else Mode.AUTO
         decision = self.policy.decide(self.state)
-        decision = _replace(decision, now, self.mode, "")
+        decision = replace(decision, timestamp_s=now, mode=self.mode)
         if self.overrides:
             caps = dict(decision.gpu_power_cap_w)
             for gid, cap in self.overrides.items():
                 if gid in caps:
                     caps[gid] = min(caps[gid], cap)
-            decision = Decision(**{**decision.__dict__, "gpu_power_cap_w": caps})
+            decision = replace(decision, gpu_power_cap_w=caps)
         for reason in decision.reasons:
             alarms.append(Alarm(f"policy.{decision.policy}", reason, AlarmSeverity.WARNING, now))
         self.last_good_decision = decision
@@ -287,18 +287,3 @@ class Controller:
     async def close(self) -> None:
         for hub in self.hubs.values():
             await hub.close()
-
-
-def _replace(decision: Decision, now: float, mode: Mode, reason: str) -> Decision:
-    reasons = decision.reasons + ((reason,) if reason else ())
-    return Decision(
-        timestamp_s=now,
-        mode=mode,
-        policy=decision.policy,
-        gpu_power_cap_w=dict(decision.gpu_power_cap_w),
-        sink_heat_request_w=dict(decision.sink_heat_request_w),
-        dump_on=decision.dump_on,
-        dump_heat_request_w=decision.dump_heat_request_w,
-        backup_heat_w=dict(decision.backup_heat_w),
-        reasons=reasons,
-    )
