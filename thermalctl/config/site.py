@@ -104,7 +104,7 @@ class RackGroup(_Frozen):
 
 class HeatExchanger(_Frozen):
     ua_w_per_k: PositiveFloat
-    arrangement: Literal["counterflow", "parallel", "crossflow"] = "counterflow"
+    arrangement: Literal["counterflow", "parallel", "crossflow_unmixed"] = "counterflow"
 
 
 class DryCooler(_Frozen):
