@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import paho.mqtt.client as paho
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.conftest import POOL_SITE
-from tests.servers import MosquittoServer, mosquitto_server_fixture, wait_for  # noqa: F401
+from tests.servers import (  # noqa: F401 - fixture
+    Listener,
+    MosquittoServer,
+    mosquitto_server_fixture,
+    wait_for,
+)
 from thermalctl.adapters.mqtt import (
     CommandHandler,
     MqttHub,
@@ -84,51 +86,6 @@ def fake_tick(now_s: float = T_NOW, supply_c: float = 35.0) -> FakeTick:
     decision = Decision(now_s, Mode.AUTO, "baseline", {"pod": 60000.0}, {"pool": 80000.0})
     alarm = Alarm("coolant.supply_high", "hot", AlarmSeverity.WARNING, now_s)
     return FakeTick(now_s, FakeState(readings), decision, (alarm,))
-
-
-@dataclass
-class Listener:
-    """A test client that records every message it sees."""
-
-    server: MosquittoServer
-    user: str | None = "admin"
-    password: str | None = "admin-pw"
-    messages: dict[str, list[bytes]] = field(default_factory=dict)
-    connack: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __post_init__(self) -> None:
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"test-{id(self)}")
-        if self.user is not None:
-            self.client.username_pw_set(self.user, self.password)
-        self.client.on_connect = lambda c, u, f, rc, p: (self.connack.append(str(rc)),
-                                                         None if rc.is_failure else
-                                                         c.subscribe("#", qos=1))
-        self.client.on_message = self._on_message
-        self.client.connect_async("127.0.0.1", self.server.port)
-        self.client.loop_start()
-
-    def _on_message(self, _c: object, _u: object, msg: paho.MQTTMessage) -> None:
-        with self.lock:
-            self.messages.setdefault(msg.topic, []).append(msg.payload)
-
-    def last(self, topic: str) -> bytes | None:
-        with self.lock:
-            got = self.messages.get(topic)
-            return got[-1] if got else None
-
-    def wait(self, topic: str, timeout_s: float = 5.0) -> bytes:
-        assert wait_for(lambda: self.last(topic) is not None, timeout_s), f"nothing on {topic}"
-        payload = self.last(topic)
-        assert payload is not None
-        return payload
-
-    def publish(self, topic: str, payload: str) -> None:
-        self.client.publish(topic, payload, qos=1).wait_for_publish(5)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 @dataclass
