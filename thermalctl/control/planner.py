@@ -118,6 +118,9 @@ class PlannerSettings:
     #: room temperature; a DHW preheat coil sits below the (measured) tank top.
     space_heating_hx_offset_k: float = 10.0
     dhw_hx_offset_k: float = -5.0
+    #: Hot water is planned this far above the bottom of its band [K]: the measured tank
+    #: top falls faster during draws than the one-node model says.
+    dhw_comfort_margin_k: float = 1.0
 
     @property
     def step_h(self) -> float:
@@ -500,7 +503,7 @@ def update(model: PlannerModel, inputs: PlanInputs) -> LpData:
         rhi[rows("SINK", sink.id)] = rhs
         dyn[("SINK", sink.id)] = -(cap - dt * slope_kw[1:])
         if isinstance(sink, DhwSink):
-            low = sink.band_low_c
+            low = sink.band_low_c + s.dhw_comfort_margin_k
             cost[model.col("LO", sink.id)] = dt * PRICE_COMFORT_EUR_PER_K_H
             hx_offset = s.dhw_hx_offset_k
             w_kw = np.asarray(inputs.draw_w_per_k[sink.id], dtype=float) / 1e3

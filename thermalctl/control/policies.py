@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from thermalctl.config.site import DhwSink, SiteProfile
+from thermalctl.config.site import DhwSink, PoolSink, SiteProfile, SpaceHeatingSink
 from thermalctl.control import planner
 from thermalctl.control.forecast import (
     Forecaster,
@@ -195,8 +195,16 @@ class PlanningPolicy:
         loop_max = self.model.loop_max_c
         surplus = max(0.0, captured_w - sum(planned.values()) - planned_dump)
         surplus += LOOP_FEEDBACK_W_PER_K * max(0.0, supply - (loop_max - LOOP_FEEDBACK_BAND_K))
+        lows = {s.id: self._low_c(s) for s in p.sinks}
+        below = {s.id for s in p.sinks if (temps[s.id] or 0.0) < lows[s.id]}
+        # Hot water below its band has no backup of its own (only draws are topped up):
+        # it goes first. Pools and buildings below their backup point are held by it.
+        needy = {s.id for s in p.sinks if s.id in below and isinstance(s, DhwSink)} or below
         open_sinks = [
-            s for s in p.sinks if (temps[s.id] or 0.0) < s.band_high_c - SINK_FULL_MARGIN_K
+            s
+            for s in p.sinks
+            if (temps[s.id] or 0.0) < s.band_high_c - SINK_FULL_MARGIN_K
+            and (not needy or s.id in needy)
         ]
         weight = sum(s.max_heat_w for s in open_sinks)
         requests: dict[str, float] = {}
@@ -205,12 +213,9 @@ class PlanningPolicy:
             request = planned[s.id]
             if s in open_sinks and weight > 0:
                 request += surplus * s.max_heat_w / weight
-            low = (
-                s.band_low_c
-                if isinstance(s, DhwSink)
-                else s.setpoint_c - self.settings.backup_hold_below_setpoint_k
-            )
-            if temp < low:
+            if s.id in needy:
+                # Below its backup point / comfort band: take all it can; the others keep
+                # to the plan so the shared loop stays warm enough to reach this sink.
                 request = s.max_heat_w
             if temp >= s.band_high_c:
                 request = 0.0
@@ -231,6 +236,12 @@ class PlanningPolicy:
             dump_heat_request_w=planned_dump,
             backup_heat_w={s.id: float(plan.backup_w[s.id][k]) for s in p.sinks},
         )
+
+    def _low_c(self, sink: PoolSink | DhwSink | SpaceHeatingSink) -> float:
+        """Temperature below which a sink takes all the heat it can get [degC]."""
+        if isinstance(sink, DhwSink):
+            return sink.band_low_c + self.settings.dhw_comfort_margin_k / 2
+        return sink.setpoint_c - self.settings.backup_hold_below_setpoint_k
 
     def _fallback(self, state: SiteState, reason: str) -> Decision:
         self.stats.fallback_decisions += 1
