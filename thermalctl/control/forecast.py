@@ -13,6 +13,7 @@ Both also give the age profile of the waiting work (:meth:`queue_due_kwh`).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from collections.abc import Mapping
@@ -69,6 +70,7 @@ def pool_cover_on(sink: PoolSink, times_s: Array) -> npt.NDArray[np.bool_]:
     return (hours >= a) & (hours < b) if a < b else (hours >= a) | (hours < b)
 
 
+@functools.lru_cache(maxsize=64)
 def _pool_line(sink: PoolSink, cover: bool) -> tuple[float, float]:
     ref = sink.setpoint_c
     losses = pool.pool_heat_loss_w(
@@ -225,6 +227,19 @@ class _SlotMeans:
         row = self.days.get(day)
         return math.nan if row is None else float(row[slot])
 
+    def window(self, first_slot: int, n: int) -> Array:
+        """Values of ``n`` consecutive slots from ``first_slot`` (NaN where unknown)."""
+        out = np.full(n, np.nan)
+        k = 0
+        while k < n:
+            day, slot = divmod(first_slot + k, self.slots)
+            take = min(n - k, self.slots - slot)
+            row = self.days.get(day)
+            if row is not None:
+                out[k : k + take] = row[slot : slot + take]
+            k += take
+        return out
+
     def mean_by_slot(self) -> Array:
         if not self.days:
             return np.full(self.slots, np.nan)
@@ -313,7 +328,7 @@ class HistoryForecaster:
         times = start_s + step_s * np.arange(n)
         # Weather: yesterday's same slot, corrected by today's present error (fading).
         now_amb = state.value("ambient.temp_c")
-        yesterday = np.array([self.ambient.get(int(s) - self.slots_per_day) for s in slots])
+        yesterday = self.ambient.window(first - self.slots_per_day, n)
         if now_amb is None:
             now_amb = p.simulation.weather_mean_temp_c
         if np.all(np.isnan(yesterday)):

@@ -16,6 +16,7 @@ coolant supply temperature, and each sink's own backup heater thermostat.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -160,7 +161,8 @@ class Plant:
         if workloads is not None:
             self.workloads.update(workloads)
         self.draw_shape: DrawShape = draw_shape or draw_shape_fraction
-        self.queues: dict[str, list[_Job]] = {g.id: [] for g in profile.rack_groups}
+        self.queues: dict[str, deque[_Job]] = {g.id: deque() for g in profile.rack_groups}
+        self._queued_kwh = {g.id: 0.0 for g in profile.rack_groups}
         self.commands = Commands(
             gpu_power_cap_w={g.id: g.max_power_w for g in profile.rack_groups},
             sink_heat_request_w={s.id: s.max_heat_w for s in profile.sinks},
@@ -187,7 +189,8 @@ class Plant:
         return self.loop_capacity_j_per_k * self.loop_temp_c
 
     def queued_kwh(self, group_id: str) -> float:
-        return sum(j.remaining_kwh for j in self.queues[group_id])
+        """Deferred work waiting in ``group_id``'s queue [kWh] (kept as a running total)."""
+        return max(0.0, self._queued_kwh[group_id])
 
     @property
     def loop_flow_m3_per_s(self) -> float:
@@ -245,6 +248,7 @@ class Plant:
             arrived = wl.arrivals_kwh(now, dt_s)
             if arrived > 0:
                 queue.append(_Job(now, arrived))
+                self._queued_kwh[g.id] += arrived
             must_w = min(g.idle_power_w + wl.must_run_w(now), g.max_power_w)
             cap = commands.gpu_power_cap_w.get(g.id, g.max_power_w)
             headroom_w = max(0.0, min(cap, g.max_power_w) - must_w)
@@ -263,6 +267,8 @@ class Plant:
             t.deferred_late_kwh += self._consume(
                 queue, defer_w * kwh_per_w, now - g.deadline_h * 3600.0
             )
+            # Running total; exact again whenever the queue empties (no drift).
+            self._queued_kwh[g.id] = self._queued_kwh[g.id] - defer_w * kwh_per_w if queue else 0.0
             self.group_power_w[g.id] = power
             it_w += power
             captured_w += power * g.capture_fraction
@@ -331,7 +337,7 @@ class Plant:
         self.time_s += dt_s
 
     @staticmethod
-    def _consume(queue: list[_Job], energy_kwh: float, overdue_before_s: float) -> float:
+    def _consume(queue: deque[_Job], energy_kwh: float, overdue_before_s: float) -> float:
         """Run ``energy_kwh`` of queued work, oldest first; return the part done late."""
         late = 0.0
         while queue and energy_kwh > 0:
@@ -342,7 +348,7 @@ class Plant:
             if job.arrived_s < overdue_before_s:
                 late += used
             if job.remaining_kwh <= 1e-12:
-                queue.pop(0)
+                queue.popleft()
         return late
 
     def late_kwh(self) -> float:
