@@ -538,7 +538,7 @@ class HighsSolver:
         self.model = model
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
-        self.highs.setOptionValue("time_limit", time_limit_s)
+        self.time_limit_s = time_limit_s
         self._passed = False
         self._dynamic: dict[tuple[str, str], Array] = {}
         self._all_cols = np.arange(model.n_cols, dtype=np.int32)
@@ -590,6 +590,8 @@ class HighsSolver:
                     for i in changed:
                         h.changeCoeff(int(r[i]), int(c[i]), float(values[i]))
                     old[changed] = values[changed]
+        # HiGHS's time limit counts the instance's whole run time, not this call's.
+        h.setOptionValue("time_limit", h.getRunTime() + self.time_limit_s)
         h.run()
         status = h.getModelStatus()
         ok = status == self._hs.HighsModelStatus.kOptimal

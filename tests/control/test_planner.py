@@ -1,0 +1,166 @@
+"""The planning LP on cases a person can check by hand, and both solver back ends."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from tests.conftest import POOL_SITE
+from thermalctl.config.loader import load_site
+from thermalctl.config.site import SiteProfile
+from thermalctl.control import planner
+from thermalctl.control.forecast import sink_loss_lines, time_of_use_price
+
+N = 8  # two hours of 15-min steps: small enough to reason about
+STEP_H = 0.25
+
+
+@pytest.fixture(scope="module")
+def pool_profile() -> SiteProfile:
+    return load_site(POOL_SITE).profile
+
+
+def _inputs(
+    profile: SiteProfile,
+    *,
+    temp_c: float,
+    queue_kwh: float,
+    loss_w: np.ndarray | float,
+    ambient_c: float = 5.0,
+    due_kwh: np.ndarray | None = None,
+    n: int = N,
+) -> planner.PlanInputs:
+    g = profile.rack_groups[0]
+    s = profile.sinks[0]
+    loss = np.broadcast_to(np.asarray(loss_w, dtype=float), (n,)).copy()
+    return planner.PlanInputs(
+        start_s=0.0,
+        sink_temp_c={s.id: temp_c},
+        queue_kwh={g.id: queue_kwh},
+        queue_due_kwh={g.id: np.zeros(n) if due_kwh is None else due_kwh},
+        must_run_w={g.id: np.full(n, g.idle_power_w)},
+        arrivals_kwh={g.id: np.zeros(n)},
+        ambient_c=np.full(n, ambient_c),
+        sink_loss_w={s.id: (loss, np.zeros(n))},  # loss independent of temperature
+        draw_w_per_k={},
+        price_eur_per_kwh=np.full(n, 0.28),
+    )
+
+
+def _solve(profile: SiteProfile, inputs: planner.PlanInputs, backend: str = "auto",
+           n: int = N) -> planner.Plan:
+    model = planner.build(profile, planner.PlannerSettings(horizon_steps=n))
+    result = planner.make_solver(model, backend).solve(planner.update(model, inputs))
+    assert result.ok, result.status
+    return planner.extract(model, inputs, result)
+
+
+def test_cold_sink_and_queued_work_runs_now(pool_profile: SiteProfile) -> None:
+    # Pool at 29.0 degC (below its backup point 29.7) losing 60 kW, 20 kWh waiting:
+    # every kWh of rack heat now saves backup gas, so the work runs at once, at the
+    # rack limit (40 kW - 4 kW idle = 36 kW -> 9 kWh per step) until the queue is empty.
+    plan = _solve(pool_profile, _inputs(pool_profile, temp_c=29.0, queue_kwh=20.0,
+                                        loss_w=60e3))
+    p = plan.deferrable_w["pod"]
+    assert p[0] == pytest.approx(36e3, rel=1e-6)
+    assert p[1] == pytest.approx(36e3, rel=1e-6)
+    assert p[2] == pytest.approx((20.0 - 18.0) / STEP_H * 1e3, rel=1e-6)
+    assert plan.backlog_kwh["pod"][-1] == pytest.approx(0.0, abs=1e-6)
+    assert plan.dump_w.max() == pytest.approx(0.0, abs=1e-6)  # all heat into the pool
+    assert plan.backup_w["pool"][0] > 0.0  # the pod alone cannot cover 60 kW
+
+
+def test_saturated_sink_and_small_dump_makes_work_wait(pool_profile: SiteProfile) -> None:
+    # Pool at the top of its band (31 degC) and losing nothing for the first hour, then
+    # 40 kW (cover off); the dump at 33 degC ambient takes only the idle heat.
+    # Running now would overheat the pool or strand heat: the work waits for the loss.
+    loss = np.where(np.arange(N) < 4, 0.0, 40e3)
+    plan = _solve(pool_profile, _inputs(pool_profile, temp_c=31.0, queue_kwh=10.0,
+                                        loss_w=loss, ambient_c=33.0))
+    p = plan.deferrable_w["pod"]
+    assert np.all(p[:4] < 1.0)
+    assert p[4:].sum() * STEP_H / 1e3 == pytest.approx(10.0, rel=1e-6)
+    assert np.all(plan.unplaced_w < 1.0)
+    assert plan.sink_temp_c["pool"].max() <= 31.0 + 1e-6
+
+
+def test_deadline_beats_heat_value(pool_profile: SiteProfile) -> None:
+    # Same saturated pool, but the 10 kWh are due by the end of step 1: they run now
+    # even though the heat has nowhere good to go.
+    loss = np.where(np.arange(N) < 4, 0.0, 40e3)
+    due = np.where(np.arange(N) >= 1, 10.0, 0.0)
+    plan = _solve(pool_profile, _inputs(pool_profile, temp_c=31.0, queue_kwh=10.0,
+                                        loss_w=loss, ambient_c=33.0, due_kwh=due))
+    assert plan.deferrable_w["pod"][:2].sum() * STEP_H / 1e3 == pytest.approx(10.0, rel=1e-6)
+    assert plan.backlog_kwh["pod"][1] == pytest.approx(0.0, abs=1e-6)
+    assert plan.late_kwh["pod"].sum() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_unreachable_deadline_is_priced_not_infeasible(pool_profile: SiteProfile) -> None:
+    # 30 kWh due by the end of step 0, but only 9 kWh fit in one step: the solve still
+    # succeeds and books the rest as late.
+    plan = _solve(pool_profile, _inputs(pool_profile, temp_c=30.0, queue_kwh=30.0,
+                                        loss_w=30e3, due_kwh=np.full(N, 30.0)))
+    assert plan.late_kwh["pod"][0] == pytest.approx(21.0, rel=1e-6)
+
+
+def test_work_is_never_saved_by_not_running_it(pool_profile: SiteProfile) -> None:
+    # No deadline inside the horizon, warm pool: the work still finishes in the horizon.
+    plan = _solve(pool_profile, _inputs(pool_profile, temp_c=30.5, queue_kwh=15.0,
+                                        loss_w=30e3))
+    assert plan.backlog_kwh["pod"][-1] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_ramp_limit_holds(pool_profile: SiteProfile) -> None:
+    group = pool_profile.rack_groups[0].model_copy(update={"ramp_w_per_s": 5.0})
+    slow = pool_profile.model_copy(update={"rack_groups": (group,)})
+    plan = _solve(slow, _inputs(slow, temp_c=29.0, queue_kwh=30.0, loss_w=60e3))
+    steps = np.diff(np.concatenate([[0.0], plan.deferrable_w["pod"]]))[1:]
+    assert np.all(np.abs(steps) <= 5.0 * 900.0 + 1e-3)
+
+
+def test_backends_agree_on_a_full_day(pool_profile: SiteProfile) -> None:
+    n = 96
+    times = np.arange(n) * 900.0 + 450.0
+    sink = pool_profile.sinks[0]
+    loss = sink_loss_lines(pool_profile, sink, times, np.full(n, 8.0))
+    base = _inputs(pool_profile, temp_c=29.8, queue_kwh=40.0, loss_w=0.0, n=n)
+    inputs = dataclasses.replace(
+        base,
+        sink_loss_w={sink.id: loss},
+        arrivals_kwh={"pod": np.full(n, 3.0)},
+        price_eur_per_kwh=time_of_use_price(pool_profile.prices, times),
+    )
+    model = planner.build(pool_profile)
+    data = planner.update(model, inputs)
+    fast = planner.HighsSolver(model).solve(data)
+    slow = planner.ScipySolver(model).solve(data)
+    assert fast.ok and slow.ok
+    assert fast.objective == pytest.approx(slow.objective, rel=1e-6, abs=1e-6)
+
+
+def test_hot_start_gives_the_same_answer_as_a_cold_solve(pool_profile: SiteProfile) -> None:
+    model = planner.build(pool_profile, planner.PlannerSettings(horizon_steps=N))
+    warm = planner.HighsSolver(model)
+    first = _inputs(pool_profile, temp_c=29.0, queue_kwh=20.0, loss_w=60e3)
+    second = _inputs(pool_profile, temp_c=31.0, queue_kwh=10.0, loss_w=5e3, ambient_c=20.0)
+    assert warm.solve(planner.update(model, first)).ok
+    hot = warm.solve(planner.update(model, second))
+    cold = planner.HighsSolver(model).solve(planner.update(model, second))
+    assert hot.objective == pytest.approx(cold.objective, rel=1e-9, abs=1e-9)
+
+
+def test_time_limit_applies_per_solve_not_per_instance(pool_profile: SiteProfile) -> None:
+    # HiGHS counts its time limit over the instance's life; the solver must re-arm it,
+    # or a long simulation starts failing once the solves add up to the limit.
+    model = planner.build(pool_profile, planner.PlannerSettings(horizon_steps=N))
+    solver = planner.HighsSolver(model, time_limit_s=0.02)
+    data = planner.update(model, _inputs(pool_profile, temp_c=29.5, queue_kwh=5.0,
+                                         loss_w=40e3))
+    runs = 0
+    while solver.highs.getRunTime() < 0.1:
+        assert solver.solve(data).ok
+        runs += 1
+    assert runs > 1

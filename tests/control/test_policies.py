@@ -1,0 +1,148 @@
+"""mpc / oracle policies: fallback to the baseline, decisions within limits, forecasters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import HOTEL_SITE, POOL_SITE
+from thermalctl.config.loader import load_site
+from thermalctl.config.site import SiteProfile
+from thermalctl.control import planner
+from thermalctl.control.forecast import HistoryForecaster, QueueAges
+from thermalctl.control.policies import PlanningPolicy, build_policy
+from thermalctl.control.policy import BaselinePolicy
+from thermalctl.control.state import SiteState
+from thermalctl.points import Quality, Reading
+from thermalctl.sim.offline import plant_state
+from thermalctl.sim.plant import Plant
+
+
+@pytest.fixture(scope="module")
+def pool() -> SiteProfile:
+    return load_site(POOL_SITE).profile
+
+
+@pytest.fixture(scope="module")
+def hotel() -> SiteProfile:
+    return load_site(HOTEL_SITE).profile
+
+
+class _FailingSolver:
+    name = "failing"
+
+    def solve(self, data: planner.LpData) -> planner.SolveResult:
+        return planner.SolveResult(False, "Infeasible", None, float("nan"), 0.1)
+
+
+class _RaisingSolver:
+    name = "raising"
+
+    def solve(self, data: planner.LpData) -> planner.SolveResult:
+        raise RuntimeError("HiGHS crashed")
+
+
+def _mpc(profile: SiteProfile) -> PlanningPolicy:
+    policy = build_policy("mpc", profile)
+    assert isinstance(policy, PlanningPolicy)
+    return policy
+
+
+def test_build_policy_names(pool: SiteProfile) -> None:
+    assert isinstance(build_policy("baseline", pool), BaselinePolicy)
+    assert build_policy("mpc", pool).name == "mpc"
+    with pytest.raises(ValueError, match="true future"):
+        build_policy("oracle", pool)
+    with pytest.raises(ValueError, match="unknown policy"):
+        build_policy("greedy", pool)
+
+
+@pytest.mark.parametrize("solver", [_FailingSolver(), _RaisingSolver()])
+def test_failed_solve_falls_back_to_baseline_with_a_reason(pool: SiteProfile, solver) -> None:
+    policy = _mpc(pool)
+    policy.solver = solver
+    state = plant_state(Plant(pool))
+    policy.plan(state)
+    decision = policy.decide(state)
+    baseline = BaselinePolicy(pool).decide(state)
+    assert decision.policy == "mpc"
+    assert decision.gpu_power_cap_w == baseline.gpu_power_cap_w
+    assert decision.sink_heat_request_w == baseline.sink_heat_request_w
+    assert decision.reasons and "baseline" in decision.reasons[-1]
+    assert ("Infeasible" in decision.reasons[-1]) or ("crashed" in decision.reasons[-1])
+    assert policy.stats.failures == 1
+
+
+def test_unusable_sink_reading_falls_back(pool: SiteProfile) -> None:
+    policy = _mpc(pool)
+    state = plant_state(Plant(pool))
+    state.readings["sink.pool.temp_c"] = Reading.bad("x", "degC", state.now_s, "timeout")
+    policy.plan(state)
+    decision = policy.decide(state)
+    assert "sink.pool.temp_c unusable" in decision.reasons[-1]
+
+
+def test_no_plan_yet_falls_back(pool: SiteProfile) -> None:
+    decision = _mpc(pool).decide(plant_state(Plant(pool)))
+    assert "no plan yet" in decision.reasons[-1]
+
+
+@pytest.mark.parametrize("site", ["pool", "hotel"])
+def test_decision_respects_rack_limits(site: str, request: pytest.FixtureRequest) -> None:
+    profile: SiteProfile = request.getfixturevalue(site)
+    policy = _mpc(profile)
+    plant = Plant(profile)
+    state = plant_state(plant)
+    policy.plan(state)
+    decision = policy.decide(state)
+    assert not decision.reasons
+    for g in profile.rack_groups:
+        assert g.min_cap_w <= decision.gpu_power_cap_w[g.id] <= g.max_power_w
+    for s in profile.sinks:
+        assert 0.0 <= decision.sink_heat_request_w[s.id] <= s.max_heat_w
+
+
+def test_cold_pool_gets_full_heat_request(pool: SiteProfile) -> None:
+    policy = _mpc(pool)
+    plant = Plant(pool)
+    plant.sink_temp_c["pool"] = 28.0
+    state = plant_state(plant)
+    policy.plan(state)
+    assert policy.decide(state).sink_heat_request_w["pool"] == pool.sinks[0].max_heat_w
+
+
+def test_queue_ages_fifo_by_hand() -> None:
+    ages = QueueAges()
+    ages.observe(0.0, 5.0)      # 5 kWh arrive at t=0
+    ages.observe(900.0, 8.0)    # +3 kWh at t=900
+    ages.observe(1800.0, 4.0)   # 4 kWh ran: taken from the oldest
+    assert [tuple(j) for j in ages.jobs] == [(0.0, 1.0), (900.0, 3.0)]
+    ages.observe(2700.0, 0.0)
+    assert not ages.jobs
+
+
+def test_history_forecaster_learns_arrivals_by_slot(pool: SiteProfile) -> None:
+    fc = HistoryForecaster(pool)
+    g = pool.rack_groups[0]
+    queued = 0.0
+    # Two days: 2 kWh arrive in the 08:00 slot and nothing runs (must-run = power).
+    for k in range(2 * 96 + 1):
+        t = k * 900.0
+        slot = k % 96
+        state = SiteState(now_s=t)
+        values = {
+            "rack.pod.power_w": g.idle_power_w,
+            "rack.pod.must_run_w": g.idle_power_w,
+            "rack.pod.queued_kwh": queued,
+            "ambient.temp_c": 10.0 + slot / 96,
+        }
+        state.readings = {s: Reading(s, v, "", Quality.GOOD, t) for s, v in values.items()}
+        fc.observe(state)
+        if slot == 32:
+            queued += 2.0
+    forecast = fc.forecast(state, 2 * 86400.0, 900.0, 96)
+    assert forecast.arrivals_kwh["pod"][32] == pytest.approx(2.0)
+    assert forecast.arrivals_kwh["pod"][10] == pytest.approx(0.0)
+    # Weather: yesterday's same slot, shifted by today's present error.
+    assert forecast.ambient_c[48] == pytest.approx(10.0 + 48 / 96, abs=0.05)
+    assert np.all(forecast.must_run_w["pod"] == g.idle_power_w)
