@@ -97,7 +97,7 @@ def read_epw(path: str | Path) -> EpwWeather:
     """Read dry bulb [degC], relative humidity [%] and wind [m/s] from an EPW file."""
     try:
         frame = pd.read_csv(path, skiprows=EPW_HEADER_LINES, header=None)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ReaderError(f"{path}: not a readable EPW file ({exc})") from exc
     if frame.shape[1] <= EPW_WIND or len(frame) < 24:
         raise ReaderError(f"{path}: expected EPW rows with at least {EPW_WIND + 1} fields")
@@ -163,7 +163,7 @@ def read_workload_csv(
     """
     try:
         frame = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ReaderError(f"{path}: not a readable CSV ({exc})") from exc
     cols = {c.lower().strip(): c for c in frame.columns}
     time_s = _time_column(frame, cols, path)
