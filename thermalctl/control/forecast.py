@@ -36,6 +36,7 @@ __all__ = [
     "QueueAges",
     "pool_cover_on",
     "sink_loss_lines",
+    "standard_draw_shape",
     "time_of_use_price",
 ]
 
@@ -195,7 +196,7 @@ class FutureSource(Protocol):
     def queue_jobs(self, group_id: str) -> list[tuple[float, float]]: ...
 
 
-def _draw_shape(time_s: float) -> float:
+def standard_draw_shape(time_s: float) -> float:
     """Standard two-peak daily draw shape [1/s] (VDI 6002-1 style; mean 1/86400)."""
     hour = (time_s % SECONDS_PER_DAY) / 3600.0
     morning = math.exp(-0.5 * ((hour - 7.5) / 1.2) ** 2)
@@ -356,7 +357,7 @@ class HistoryForecaster:
             due[g.id] = _due_profile(jobs, start_s, step_s, n, window)
             queue[g.id] = state.value_or(f"rack.{g.id}.queued_kwh", 0.0)
         draws = {
-            s.id: np.array([s.draw_m3_per_day * _draw_shape(t + step_s / 2) for t in times])
+            s.id: np.array([s.draw_m3_per_day * standard_draw_shape(t + step_s / 2) for t in times])
             for s in p.sinks
             if isinstance(s, DhwSink)
         }
