@@ -25,7 +25,7 @@ from thermalctl.control.policy import Policy
 from thermalctl.control.state import SiteState
 from thermalctl.points import Alarm, AlarmSeverity, Decision, Mode, Reading
 
-__all__ = ["Controller", "Observer", "TickResult"]
+__all__ = ["Controller", "Observer", "ReadingSource", "TickResult"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,14 @@ log = logging.getLogger(__name__)
 SAFE_HOLD_S = 120.0
 #: Re-write unchanged actuator values at least this often [s] (devices may reboot).
 ACTUATOR_REFRESH_S = 300.0
+
+
+class ReadingSource(Protocol):
+    """A non-Modbus source of readings (e.g. MQTT sensors), polled with the devices."""
+
+    point_signals: dict[str, str]
+
+    def readings(self, now_s: float) -> list[Reading]: ...
 
 
 class Observer(Protocol):
@@ -103,6 +111,7 @@ class Controller:
             for sig, reg in dev.actuators.items():
                 self._act.targets[sig] = _Target(dev, reg)
         self.bound_signals = frozenset(self._point_signal.values())
+        self.sources: list[ReadingSource] = []
         self.ticks = 0
         self.overrides: dict[str, float] = {}
 
@@ -122,7 +131,16 @@ class Controller:
             for dev in self.profile.devices
         ]
         results = await asyncio.gather(*tasks)
-        return [r for batch in results for r in batch]
+        out = [r for batch in results for r in batch]
+        for source in self.sources:
+            out.extend(source.readings(now))
+        return out
+
+    def add_source(self, source: ReadingSource) -> None:
+        """Poll ``source`` with the devices; its points are bound to their signals."""
+        self.sources.append(source)
+        self._point_signal.update(source.point_signals)
+        self.bound_signals = frozenset(self._point_signal.values())
 
     async def tick(self) -> TickResult:
         """One fast cycle. Never raises for device or policy trouble."""

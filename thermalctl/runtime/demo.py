@@ -24,6 +24,7 @@ from thermalctl.config.loader import Site
 from thermalctl.runtime.app import ScaledClock, make_policy, percentile, run_scheduler
 from thermalctl.runtime.controller import Controller
 from thermalctl.runtime.reporting import write_report
+from thermalctl.runtime.services import start_services
 from thermalctl.sim.site import SimulatedSite
 
 __all__ = ["DemoOptions", "free_port", "relocate_to_free_ports", "run_demo"]
@@ -77,6 +78,7 @@ async def run_demo(site: Site, opts: DemoOptions) -> dict[str, Any]:
     await sim.start()
     sim.initialise_actuators()
     controller = Controller(site, store, make_policy(opts.policy, site), clock)
+    services = await start_services(controller)
     end_s = opts.start.timestamp() + opts.hours * 3600.0
     next_report = [0.1]
 
@@ -104,6 +106,7 @@ async def run_demo(site: Site, opts: DemoOptions) -> dict[str, Any]:
             progress=progress,
         )
     finally:
+        await services.stop()
         await controller.close()
         await sim.stop()
     sim.sync()

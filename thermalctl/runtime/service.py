@@ -12,6 +12,7 @@ from thermalctl.config.loader import Site
 from thermalctl.runtime.app import WallClock, make_policy, run_scheduler
 from thermalctl.runtime.controller import Controller
 from thermalctl.runtime.reporting import MonthlyReporter
+from thermalctl.runtime.services import start_services
 
 __all__ = ["run_site"]
 
@@ -29,6 +30,7 @@ async def run_site(site: Site, args: argparse.Namespace, stop: asyncio.Event) ->
     clock = WallClock()
     controller = Controller(site, store, make_policy(args.policy, site), clock)
     reporter = MonthlyReporter(profile, store, clock)
+    services = await start_services(controller)
     log.info(
         "thermalctl running site %s, store %s, policy %s", profile.site.id, store_path, args.policy
     )
@@ -42,6 +44,8 @@ async def run_site(site: Site, args: argparse.Namespace, stop: asyncio.Event) ->
             extra_jobs=[(reporter, REPORT_CHECK_PERIOD_S)],
         )
     finally:
+        await services.stop()
         await controller.close()
         store.close()
-        log.info("thermalctl stopped")
+        services = await start_services(controller)
+    log.info("thermalctl stopped")

@@ -178,7 +178,7 @@ async def start_services(
         if profile.mqtt_sensors:
             services.ingest = MqttIngest(profile.mqtt_sensors, controller.clock)
             services.ingest.attach(hub)
-            _add_source(controller, services.ingest)
+            controller.add_source(services.ingest)
         signals = set(controller.bound_signals)
         if services.ingest is not None:
             signals |= set(services.ingest.point_signals.values())
@@ -200,10 +200,3 @@ async def start_services(
     return services
 
 
-def _add_source(controller: Controller, ingest: MqttIngest) -> None:
-    add = getattr(controller, "add_source", None)
-    if callable(add):
-        add(ingest)
-    else:
-        log.warning("this controller cannot take MQTT sensor readings (no add_source); "
-                    "MQTT sensors %s are not ingested", sorted(ingest.point_signals))
