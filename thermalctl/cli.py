@@ -69,6 +69,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     opts = DemoOptions(
         hours=args.hours,
         speed=args.speed,
+        fast_period_s=args.tick,
         policy=args.policy,
         store_path=Path(args.store) if args.store else None,
         start=dt.datetime.fromisoformat(args.start).replace(tzinfo=dt.UTC)
@@ -146,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site", default=str(DEFAULT_SITE), help="site profile (default: %(default)s)")
     p.add_argument("--hours", type=float, default=24.0, help="simulated hours (default 24)")
     p.add_argument("--speed", type=float, default=960.0, help="simulated seconds per wall second")
+    p.add_argument("--tick", type=float, default=60.0,
+                   help="simulated seconds between control ticks (default 60)")
     p.add_argument("--policy", default="baseline", help="baseline | mpc | oracle")
     p.add_argument("--store", help="local store path (default var/<site>.sqlite)")
     p.add_argument("--start", help="simulated start, ISO date (UTC), default 2026-01-05")
