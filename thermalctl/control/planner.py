@@ -578,7 +578,7 @@ class HighsSolver:
             h.changeColsBounds(
                 n_cols, self._all_cols, _finite(data.col_lower), _finite(data.col_upper)
             )
-            h.changeRowsBounds(
+            h.changeRowsBounds(  # type: ignore[attr-defined]
                 n_rows, self._all_rows, _finite(data.row_lower), _finite(data.row_upper)
             )
             for name, values in data.dynamic_values.items():

@@ -135,7 +135,7 @@ class PlanningPolicy:
                 return f"sink.{sink.id}.temp_c unusable"
             temps[sink.id] = value
         fc = self.forecaster.forecast(state, start_s, s.step_s, n)
-        mids = start_s + s.step_s * (np.arange(n) + 0.5)
+        mids = (start_s + s.step_s * (np.arange(n) + 0.5)).astype(np.float64)
         losses = {
             sink.id: sink_loss_lines(p, sink, mids, fc.ambient_c, fc.draw_m3_per_s.get(sink.id))
             for sink in p.sinks

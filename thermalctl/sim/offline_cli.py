@@ -8,6 +8,7 @@ import json
 import sys
 
 from thermalctl.config.loader import DEFAULT_SITE, load_site
+from thermalctl.config.site import RackGroup
 from thermalctl.sim.inputs import Workload
 from thermalctl.sim.offline import DECIDE_PERIOD_S, simulate
 from thermalctl.sim.readers import (
@@ -42,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def _workload(path: str, site_groups: tuple) -> dict[str, Workload]:  # type: ignore[type-arg]
+def _workload(path: str, site_groups: tuple[RackGroup, ...]) -> dict[str, Workload]:
     out: dict[str, Workload] = {}
     for group in site_groups:
         if "duty_cycle" in path:

@@ -239,7 +239,7 @@ def gpus_allocated(path: str | Path) -> tuple[Array, Array]:
     delta = np.zeros(n + 1)
     np.add.at(delta, np.clip((start // WORKLOAD_SLOT_S).astype(int), 0, n), gpus)
     np.add.at(delta, np.clip((end // WORKLOAD_SLOT_S).astype(int), 0, n), -gpus)
-    return np.arange(n) * WORKLOAD_SLOT_S, np.cumsum(delta)[:n]
+    return (np.arange(n) * WORKLOAD_SLOT_S).astype(np.float64), np.cumsum(delta)[:n]
 
 
 def read_alibaba_pod_list(
