@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,3 +20,17 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real public data not present at {SHARED_DATA}")
     return SHARED_DATA
+
+
+#: 2026-01-05 00:00 UTC: a winter Monday, the demo's default start.
+WINTER_START_S = 1_767_571_200.0
+
+
+@dataclass
+class ManualClock:
+    """A clock the test advances by hand (no wall-clock dependence)."""
+
+    now: float = WINTER_START_S
+
+    def __call__(self) -> float:
+        return self.now

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HOTEL_SITE, POOL_SITE
+from tests.conftest import HOTEL_SITE, POOL_SITE, ManualClock
 from tests.servers import (  # noqa: F401 - fixture
     DEFAULT_ACL,
     Listener,
@@ -40,14 +40,6 @@ STEP_S = 30.0
 TICKS = 12
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class ManualClock:
-    now: float = START_S
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -81,7 +73,7 @@ async def start_rig(path: Path, tmp: Path, broker: MosquittoServer, vm: Victoria
     if gpu_by_mqtt:
         profile = site.profile.model_copy(update={"gpu_cap_actuation": "mqtt"})
         site = Site(profile, site.maps, site.path)
-    clock = ManualClock()
+    clock = ManualClock(START_S)
     sim = SimulatedSite(site, clock)
     await sim.start()
     sim.initialise_actuators()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import HOTEL_SITE, POOL_SITE
+from tests.conftest import HOTEL_SITE, POOL_SITE, ManualClock
 from thermalctl.adapters.store import LocalStore
 from thermalctl.config import load_site
 from thermalctl.control.policy import BaselinePolicy
@@ -19,16 +19,6 @@ from thermalctl.points import Mode
 from thermalctl.runtime.controller import Controller
 from thermalctl.runtime.demo import relocate_to_free_ports
 from thermalctl.sim.site import SimulatedSite
-
-START_S = 1_767_571_200.0  # 2026-01-05 00:00 UTC
-
-
-@dataclass
-class ManualClock:
-    now: float = START_S
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
