@@ -24,10 +24,15 @@ def _log_pool(path: Path, hours: float) -> None:
     with LocalStore(path) as store:
         for _ in range(int(hours * 12)):
             plant.step(300.0, weather(plant.time_s))
-            values = (plant.sink_temp_c["pool"], plant.sink_heat_w["pool"],
-                      plant.backup_heat_w["pool"])
-            readings = [Reading(s, v, "", Quality.GOOD, plant.time_s)
-                        for s, v in zip(signals, values, strict=True)]
+            values = (
+                plant.sink_temp_c["pool"],
+                plant.sink_heat_w["pool"],
+                plant.backup_heat_w["pool"],
+            )
+            readings = [
+                Reading(s, v, "", Quality.GOOD, plant.time_s)
+                for s, v in zip(signals, values, strict=True)
+            ]
             store.add_readings(readings, {s: s for s in signals})
 
 
@@ -54,6 +59,7 @@ def test_too_little_data_is_a_clear_error(
 
 
 def test_missing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["calibrate", "--site", str(POOL_SITE), "--store",
-                 str(tmp_path / "none.sqlite")]) == 1
+    assert (
+        main(["calibrate", "--site", str(POOL_SITE), "--store", str(tmp_path / "none.sqlite")]) == 1
+    )
     assert "no local store" in capsys.readouterr().err

@@ -152,3 +152,28 @@ async def test_operator_cap_override_limits_the_policy(pool_rig: Rig) -> None:
     pool_rig.controller.overrides["pod"] = 20_000.0
     await pool_rig.run(2)
     assert pool_rig.sim.devices.get_value("pod_ctrl", "gpu_power_cap") == pytest.approx(20_000.0)
+
+
+class _BrokenPolicy(BaselinePolicy):
+    def decide(self, state):  # type: ignore[no-untyped-def]
+        raise ZeroDivisionError("a bug in a policy")
+
+
+async def test_supervisor_turns_a_crashing_tick_into_safe_mode_and_an_alarm(pool_rig: Rig) -> None:
+    from thermalctl.runtime.app import Supervisor
+
+    c = pool_rig.controller
+    c.policy = _BrokenPolicy(c.profile)
+    sup = Supervisor(c)
+    pool_rig.clock.now += 30.0
+    pool_rig.sim.sync()
+    await sup.fast()  # must not raise
+    assert c.mode is Mode.SAFE
+    assert "fast" in sup.failing
+    assert any(
+        row[1] == "runtime.fast" and "a bug in a policy" in row[3]
+        for row in pool_rig.store.alarms()
+    )
+    c.policy = BaselinePolicy(c.profile)
+    await sup.fast()
+    assert "fast" not in sup.failing

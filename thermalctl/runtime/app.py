@@ -66,18 +66,29 @@ class Supervisor:
         self.controller = controller
         self.failing: dict[str, str] = {}
         self.tick_wall_s: list[float] = []
+        self.running = 0
 
     async def fast(self) -> None:
         start = time.perf_counter()
+        self.running += 1
         try:
             await self.controller.tick()
-        except Exception as exc:
+        except Exception as exc:  # the supervisor boundary (STYLE.md rule 6)
             self._failed("fast", exc)
         else:
             self._recovered("fast")
+        finally:
+            self.running -= 1
         self.tick_wall_s.append(time.perf_counter() - start)
 
-    def plan(self) -> None:
+    async def drain(self, timeout_s: float = 5.0) -> None:
+        """Wait (bounded) for a tick in flight to finish, so shutdown cuts no I/O short."""
+        for _ in range(int(timeout_s / 0.01)):
+            if not self.running:
+                return
+            await asyncio.sleep(0.01)
+
+    async def plan(self) -> None:
         try:
             self.controller.plan()
         except Exception as exc:
@@ -123,10 +134,10 @@ async def run_scheduler(
     sched = AsyncIOScheduler()
     opts: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
     for func, period in extra_jobs or []:
-        sched.add_job(func, "interval", seconds=period / speed, **opts)
+        sched.add_job(_on_loop(func), "interval", seconds=period / speed, **opts)
     sched.add_job(sup.fast, "interval", seconds=fast_period_s / speed, id="fast", **opts)
     sched.add_job(sup.plan, "interval", seconds=plan_period_s / speed, id="plan", **opts)
-    sup.plan()
+    await sup.plan()
     await sup.fast()
     sched.start()
     try:
@@ -138,7 +149,22 @@ async def run_scheduler(
                     await maybe
     finally:
         sched.shutdown(wait=False)
+        await sup.drain()
     return sup
+
+
+def _on_loop(func: Callable[[], Any]) -> Callable[[], Awaitable[None]]:
+    """Run a plain function as a coroutine job, on the event loop, not in a worker thread.
+
+    APScheduler's AsyncIOScheduler would hand a plain function to a thread pool; the
+    simulator, the store and the controller are used from the loop only.
+    """
+
+    async def job() -> None:
+        func()
+
+    job.__name__ = getattr(func, "__name__", type(func).__name__)
+    return job
 
 
 def percentile(values: list[float], q: float) -> float:
