@@ -38,7 +38,8 @@ ACTUATOR_REFRESH_S = 300.0
 class ReadingSource(Protocol):
     """A non-Modbus source of readings (e.g. MQTT sensors), polled with the devices."""
 
-    point_signals: dict[str, str]
+    @property
+    def point_signals(self) -> dict[str, str]: ...
 
     def readings(self, now_s: float) -> list[Reading]: ...
 
