@@ -64,6 +64,8 @@ async def test_loop_runs_and_records_good_readings(pool_rig: Rig) -> None:
     assert not c.active_alarms
     supply = c.state.value("loop.supply_temp_c")
     assert supply == pytest.approx(pool_rig.sim.plant.supply_temp_c(), abs=0.1)  # 0.1 K register
+    must = c.state.value("rack.pod.must_run_w")
+    assert must is not None and 4_000.0 <= must <= 40_000.0  # idle .. max of the pod
     assert pool_rig.store.count("readings") > 0
     ledger = pool_rig.store.counters_frame()
     assert len(ledger) == 5 and ledger["it_kwh"].is_monotonic_increasing

@@ -8,6 +8,7 @@ Signals are the controller's vocabulary, independent of any device::
 
     rack.<group>.power_w              rack.<group>.coolant_out_temp_c
     rack.<group>.gpu_power_cap_w      (actuator: power cap, W)   rack.<group>.queued_kwh
+    rack.<group>.must_run_w            (idle + inference power the scheduler will not defer)
     loop.supply_temp_c                loop.return_temp_c       loop.flow_m3_per_s
     sink.<sink>.temp_c                sink.<sink>.heat_w       sink.<sink>.energy_kwh
     sink.<sink>.heat_request_w        (actuator: heat to send to the sink, W)
@@ -338,7 +339,7 @@ def signal_pattern(profile: SiteProfile) -> re.Pattern[str]:
     groups = "|".join(re.escape(g.id) for g in profile.rack_groups)
     sinks = "|".join(re.escape(s.id) for s in profile.sinks)
     return re.compile(
-        rf"rack\.({groups})\.(power_w|coolant_out_temp_c|gpu_power_cap_w|energy_kwh|queued_kwh)"
+        rf"rack\.({groups})\.(power_w|coolant_out_temp_c|gpu_power_cap_w|energy_kwh|queued_kwh|must_run_w)"
         r"|loop\.(supply_temp_c|return_temp_c|flow_m3_per_s|pump_power_w|heat_path_fault)"
         rf"|sink\.({sinks})\.(temp_c|heat_w|energy_kwh|heat_request_w|air_temp_c|"
         r"backup_heat_w|backup_energy_kwh|valve_fraction)"

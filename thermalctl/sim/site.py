@@ -34,6 +34,7 @@ def plant_signal(plant: Plant, signal: str) -> float | None:
             "energy_kwh": t.group_it_kwh[gid],
             "coolant_out_temp_c": plant.return_temp_c(),
             "queued_kwh": plant.queued_kwh(gid),
+            "must_run_w": _must_run_w(plant, gid),
         }.get(name)
     if head == "sink":
         sid = parts[1]
@@ -60,6 +61,13 @@ def plant_signal(plant: Plant, signal: str) -> float | None:
         "ambient.temp_c": plant.ambient.temp_c,
     }
     return table.get(signal)
+
+
+def _must_run_w(plant: Plant, group_id: str) -> float:
+    """Idle plus inference power of a group, as its scheduler agent would report it."""
+    group = plant.profile.rack_group(group_id)
+    must = group.idle_power_w + plant.workloads[group_id].must_run_w(plant.time_s)
+    return min(must, group.max_power_w)
 
 
 class SimulatedSite:
