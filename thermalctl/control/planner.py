@@ -28,7 +28,8 @@ Rows per step:
 * backlog: B_k = B_{k-1} + arrivals_k - dt P_k;
 * deadline: B_k - LATE_k <= work not yet due at the end of step k;
 * sink: C_s (T_k - T_{k-1}) = dt (Q + BK - loss(T_{k-1})), loss linearised
-  (loss = a_k + b_k T) around the set point with the forecast air/cover/draw;
+  (loss = a_k + b_k T) around the set point with the forecast air/cover/draw; a
+  hot-water tank has no BK here (its boiler is downstream and only tops up draws);
 * comfort: T_k + LO_k >= low_s, T_k - HI_k <= band_high_s;
 * heat-exchanger capacity at the highest loop temperature the planner allows:
   Q_k <= k_s (T_loop_max - T_{k-1} - offset_s);
@@ -154,6 +155,11 @@ class PlanInputs:
         Hot-water draw times rho c_p per DHW sink [W/K].
     price_eur_per_kwh : array
         Electricity price per step [EUR/kWh].
+    tank_top_above_mean_k : mapping, optional
+        Per hot-water sink whose ``sink_temp_c`` is the tank's energy-mean temperature
+        (from a sensor string): how far the measured top is above that mean [K], >= 0.
+        A sink not listed is planned on its top temperature (one sensor): the old,
+        optimistic model, see Notes of :func:`update`.
     """
 
     start_s: float
@@ -166,6 +172,7 @@ class PlanInputs:
     sink_loss_w: Mapping[str, tuple[Array, Array]]
     draw_w_per_k: Mapping[str, Array]
     price_eur_per_kwh: Array
+    tank_top_above_mean_k: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -338,7 +345,10 @@ def build(profile: SiteProfile, settings: PlannerSettings | None = None) -> Plan
         b.entries(row + ks, t0 + ks, cap)
         b.entries(row + later, t0 + later - 1, -cap, tag=("SINK", sink.id))
         b.entries(row + ks, q0 + ks, -dt)
-        b.entries(row + ks, bk0 + ks, -dt)
+        if not isinstance(sink, DhwSink):
+            # A hot-water sink's backup is the boiler downstream of the preheat tank: it
+            # tops up what is drawn (DRAW row) and never heats the tank.
+            b.entries(row + ks, bk0 + ks, -dt)
         row = b.add_rows("LOW", sink.id)
         b.entries(row + ks, t0 + ks, 1.0)
         b.entries(row + ks, lo0 + ks, 1.0)
@@ -418,7 +428,22 @@ def backup_price_eur_per_kwh(
 
 # -------------------------------------------------------------------------- update
 def update(model: PlannerModel, inputs: PlanInputs) -> LpData:
-    """Costs, bounds and forecast-dependent coefficients for one re-plan."""
+    """Costs, bounds and forecast-dependent coefficients for one re-plan.
+
+    Notes
+    -----
+    A hot-water tank is one node in the programme, but the real tank is stratified:
+    after a draw peak its top is still near the set point while mains water fills the
+    lower half. Planned on the measured top, the node holds far more heat than the
+    tank does (4 m3 at 50 degC on top and 24 degC mean: about 120 kWh too much), so the
+    plan leaves the tank unheated until the top itself falls, and the top then only
+    recovers once the whole lower tank has been reheated (hours). Planned on the
+    energy-mean temperature ``T`` (``tank_top_above_mean_k`` given, ``e`` = top - mean
+    now) the stored heat is right and, because the top is never below the mean, the
+    comfort row on ``T`` keeps the top in band. The draw leaves at the top, so its loss
+    and the boiler's top-up are taken at ``T + e`` (``e`` held over the horizon: the
+    safe side); the coil at the bottom sees at most ``T`` (no HX offset).
+    """
     p = model.profile
     s = model.settings
     n = s.horizon_steps
@@ -505,10 +530,20 @@ def update(model: PlannerModel, inputs: PlanInputs) -> LpData:
         if isinstance(sink, DhwSink):
             low = sink.band_low_c + s.dhw_comfort_margin_k
             cost[model.col("LO", sink.id)] = dt * PRICE_COMFORT_EUR_PER_K_H
-            hx_offset = s.dhw_hx_offset_k
             w_kw = np.asarray(inputs.draw_w_per_k[sink.id], dtype=float) / 1e3
+            excess = inputs.tank_top_above_mean_k.get(sink.id)
+            if excess is None:
+                hx_offset = s.dhw_hx_offset_k
+                top_above_k = 0.0
+            else:
+                hx_offset = 0.0
+                top_above_k = max(0.0, float(excess))
+                # Draws leave at the top, e kelvin above the planned mean.
+                rhs = rhs - dt * w_kw * top_above_k
+                rlo[rows("SINK", sink.id)] = rhs
+                rhi[rows("SINK", sink.id)] = rhs
             dyn[("DRAW", sink.id)] = w_kw
-            rlo[rows("DRAW", sink.id)] = w_kw * sink.draw_temp_c
+            rlo[rows("DRAW", sink.id)] = w_kw * (sink.draw_temp_c - top_above_k)
         else:
             low = sink.setpoint_c - s.backup_hold_below_setpoint_k
             cost[model.col("LO", sink.id)] = dt * PRICE_BELOW_BACKUP_POINT_EUR_PER_K_H

@@ -128,12 +128,20 @@ class PlanningPolicy:
         p = self.profile
         s = self.settings
         n = s.horizon_steps
+        stale = p.limits.stale_after_s
         temps: dict[str, float] = {}
+        top_above_mean: dict[str, float] = {}
         for sink in p.sinks:
-            value = state.value(f"sink.{sink.id}.temp_c", p.limits.stale_after_s)
+            value = state.value(f"sink.{sink.id}.temp_c", stale)
             if value is None:
                 return f"sink.{sink.id}.temp_c unusable"
             temps[sink.id] = value
+            mean = state.value(f"sink.{sink.id}.mean_temp_c", stale)
+            if isinstance(sink, DhwSink) and mean is not None and math.isfinite(mean):
+                # Plan a stratified tank on its stored heat (energy-mean temperature),
+                # not on its top: see thermalctl.control.planner.update, Notes.
+                temps[sink.id] = mean
+                top_above_mean[sink.id] = max(0.0, value - mean)
         fc = self.forecaster.forecast(state, start_s, s.step_s, n)
         mids = (start_s + s.step_s * (np.arange(n) + 0.5)).astype(np.float64)
         losses = {
@@ -157,6 +165,7 @@ class PlanningPolicy:
             sink_loss_w=losses,
             draw_w_per_k=draw_w_per_k,
             price_eur_per_kwh=time_of_use_price(p.prices, mids),
+            tank_top_above_mean_k=top_above_mean,
         )
         arrays = [fc.ambient_c, *fc.must_run_w.values(), *fc.arrivals_kwh.values()]
         arrays += [a for pair in losses.values() for a in pair]

@@ -80,6 +80,8 @@ def plant_state(plant: Plant, state: SiteState | None = None) -> SiteState:
     for s in plant.profile.sinks:
         values[f"sink.{s.id}.temp_c"] = plant.sink_temp_c[s.id]
         values[f"sink.{s.id}.heat_w"] = plant.sink_heat_w[s.id]
+        if s.id in plant.tank_nodes_c:
+            values[f"sink.{s.id}.mean_temp_c"] = plant.tank_mean_temp_c(s.id)
     st = state or SiteState(now_s=now)
     st.now_s = now
     st.readings = {

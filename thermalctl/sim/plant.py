@@ -364,6 +364,12 @@ class Plant:
         """Hot-water draw of ``sink`` at ``time_s`` [m3/s] (the oracle may peek)."""
         return sink.draw_m3_per_day * self.draw_shape(time_s)
 
+    def tank_mean_temp_c(self, sink_id: str) -> float:
+        """Energy-mean temperature of a hot-water tank [degC] (equal node volumes), as a
+        string of tank sensors measures it; the top is ``sink_temp_c``."""
+        nodes = self.tank_nodes_c[sink_id]
+        return sum(nodes) / len(nodes)
+
     def _sink_hx_temp(self, sink: PoolSink | DhwSink | SpaceHeatingSink) -> float:
         """Temperature of the sink side entering the heat exchanger."""
         if isinstance(sink, DhwSink):
