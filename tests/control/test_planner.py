@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from tests.conftest import POOL_SITE
+from tests.conftest import HOTEL_SITE, POOL_SITE
 from thermalctl.config.loader import load_site
 from thermalctl.config.site import SiteProfile
 from thermalctl.control import planner
@@ -164,3 +164,68 @@ def test_time_limit_applies_per_solve_not_per_instance(pool_profile: SiteProfile
         assert solver.solve(data).ok
         runs += 1
     assert runs > 1
+
+
+@pytest.fixture(scope="module")
+def hotel_profile() -> SiteProfile:
+    return load_site(HOTEL_SITE).profile
+
+
+def _hotel_inputs(
+    profile: SiteProfile, *, tank_c: float, top_above_mean_k: dict[str, float] | None
+) -> planner.PlanInputs:
+    n = N
+    mids = STEP_H * 3600.0 * (np.arange(n) + 0.5)
+    ambient = np.full(n, -5.0)
+    draw = {s.id: np.full(n, 0.2 / 3600.0) for s in profile.sinks if s.kind == "dhw"}
+    losses = {s.id: sink_loss_lines(profile, s, mids, ambient, draw.get(s.id))
+              for s in profile.sinks}
+    temps = {s.id: (tank_c if s.kind == "dhw" else s.setpoint_c) for s in profile.sinks}
+    return planner.PlanInputs(
+        start_s=0.0,
+        sink_temp_c=temps,
+        queue_kwh={g.id: 0.0 for g in profile.rack_groups},
+        queue_due_kwh={g.id: np.zeros(n) for g in profile.rack_groups},
+        must_run_w={g.id: np.full(n, g.idle_power_w) for g in profile.rack_groups},
+        arrivals_kwh={g.id: np.zeros(n) for g in profile.rack_groups},
+        ambient_c=ambient,
+        sink_loss_w=losses,
+        draw_w_per_k={k: v * 4.18e6 for k, v in draw.items()},
+        price_eur_per_kwh=time_of_use_price(profile.prices, mids),
+        tank_top_above_mean_k=top_above_mean_k or {},
+    )
+
+
+def test_hot_water_backup_does_not_heat_the_tank(hotel_profile: SiteProfile) -> None:
+    # Tank mean at 35 degC, well below its band (42 + 1 K margin), no deferred work: only
+    # the idle racks' captured heat (9 kW) can warm it; the boiler downstream of the
+    # preheat tank only tops up draws. So the planned tank temperature rises by no more
+    # than the rack heat allows (4 m3: 4.6 kWh/K -> at most 9 kW * 2 h / 4.6 = 3.9 K).
+    inputs = _hotel_inputs(hotel_profile, tank_c=35.0, top_above_mean_k={"dhw": 10.0})
+    plan = _solve(hotel_profile, inputs)
+    cap_kwh_per_k = 4.0 * 4.18e6 / 3.6e6  # 4 m3 of water [kWh/K], within 1 %
+    rack_kwh = sum(g.idle_power_w * g.capture_fraction for g in hotel_profile.rack_groups)
+    rack_kwh *= N * STEP_H / 1e3
+    assert plan.sink_temp_c["dhw"][-1] <= 35.0 + rack_kwh / cap_kwh_per_k * 1.01
+    assert plan.sink_temp_c["dhw"][-1] < 42.0  # it could not be "bought" back with gas
+    # The heat the tank can take goes to the tank, ahead of the building (which has a
+    # backup of its own).
+    assert plan.sink_heat_w["dhw"].sum() > plan.sink_heat_w["heating"].sum()
+
+
+def test_top_above_mean_raises_the_planned_draw_loss(hotel_profile: SiteProfile) -> None:
+    # A tank planned on its mean with the top 10 K above it: draws leave at the top, so
+    # each step's tank balance loses dt * w * 10 K more than for a well-mixed tank, and
+    # the boiler's draw top-up is owed only below 45 - 10 degC of mean.
+    model = planner.build(hotel_profile, planner.PlannerSettings(horizon_steps=N))
+    mixed = planner.update(model, _hotel_inputs(hotel_profile, tank_c=46.0,
+                                                top_above_mean_k={"dhw": 0.0}))
+    layered = planner.update(model, _hotel_inputs(hotel_profile, tank_c=46.0,
+                                                  top_above_mean_k={"dhw": 10.0}))
+    w_kw_per_k = 0.2 / 3600.0 * 4.18e6 / 1e3
+    sink = slice(model.rows[("SINK", "dhw")], model.rows[("SINK", "dhw")] + N)
+    draw = slice(model.rows[("DRAW", "dhw")], model.rows[("DRAW", "dhw")] + N)
+    np.testing.assert_allclose(mixed.row_lower[sink] - layered.row_lower[sink],
+                               STEP_H * w_kw_per_k * 10.0, rtol=1e-9)
+    np.testing.assert_allclose(mixed.row_lower[draw] - layered.row_lower[draw],
+                               w_kw_per_k * 10.0, rtol=1e-9)

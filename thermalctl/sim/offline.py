@@ -179,6 +179,7 @@ def _metrics(
         "erf": reused / facility if facility > 0 else None,
         "ere": (facility - reused) / it if it > 0 else None,
         "comfort_violation_kh": t.comfort_violation_kh,
+        "sink_comfort_violation_kh": dict(t.sink_comfort_violation_kh),
         "deferred_work_late_kwh": t.deferred_late_kwh + plant.late_kwh(),
         "deferred_work_queued_kwh": sum(plant.queued_kwh(g.id) for g in plant.profile.rack_groups),
         "rack_limit_violations": t.rack_limit_violations,

@@ -91,6 +91,7 @@ class PlantTotals:
     group_it_kwh: dict[str, float] = field(default_factory=dict)
     deferred_late_kwh: float = 0.0
     comfort_violation_kh: float = 0.0
+    sink_comfort_violation_kh: dict[str, float] = field(default_factory=dict)
     rack_limit_violations: int = 0
 
 
@@ -170,6 +171,7 @@ class Plant:
         self.totals = PlantTotals(
             sink_kwh={s.id: 0.0 for s in profile.sinks},
             backup_kwh={s.id: 0.0 for s in profile.sinks},
+            sink_comfort_violation_kh={s.id: 0.0 for s in profile.sinks},
             group_it_kwh={g.id: 0.0 for g in profile.rack_groups},
         )
         # Latest instantaneous values, for the devices to publish.
@@ -315,6 +317,7 @@ class Plant:
             temp = self.sink_temp_c[sink.id]
             outside = max(0.0, sink.band_low_c - temp, temp - sink.band_high_c)
             t.comfort_violation_kh += outside * dt_s / 3600.0
+            t.sink_comfort_violation_kh[sink.id] += outside * dt_s / 3600.0
 
         # Facility power inside the boundary (ISO/IEC 30134-2: all energy to the data centre).
         r = p.reporting
