@@ -91,6 +91,10 @@ def describe_exception_code(code: int) -> str:
     return f"{code:#04x} {name}"
 
 
+#: pymodbus' internal timeout as a multiple of the hub's (see ``_new_client``).
+LIBRARY_TIMEOUT_FACTOR = 5.0
+
+
 class ModbusHub:
     """The one client of one Modbus TCP bus.
 
@@ -156,7 +160,10 @@ class ModbusHub:
             self.host,
             port=self.port,
             name=self.name,
-            timeout=self.timeout_s,
+            # pymodbus' own wait_for is only a backstop: the hub's asyncio.timeout must fire
+            # first, or the two race and a bare CancelledError escapes (seen on CPython 3.11
+            # when the event loop stalls past both deadlines).
+            timeout=self.timeout_s * LIBRARY_TIMEOUT_FACTOR,
             retries=0,
             reconnect_delay=0,
         )
@@ -180,7 +187,12 @@ class ModbusHub:
             )
         if self._client is None:
             self._client = self._new_client()
-        if await self._client.connect():
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                connected = await self._client.connect()
+        except TimeoutError:
+            connected = False
+        if connected:
             self._bus_ok()
             return self._client
         reason = f"connection error: cannot connect to {self.name}"

@@ -66,27 +66,16 @@ class Supervisor:
         self.controller = controller
         self.failing: dict[str, str] = {}
         self.tick_wall_s: list[float] = []
-        self.running = 0
 
     async def fast(self) -> None:
         start = time.perf_counter()
-        self.running += 1
         try:
             await self.controller.tick()
         except Exception as exc:  # the supervisor boundary (STYLE.md rule 6)
             self._failed("fast", exc)
         else:
             self._recovered("fast")
-        finally:
-            self.running -= 1
         self.tick_wall_s.append(time.perf_counter() - start)
-
-    async def drain(self, timeout_s: float = 5.0) -> None:
-        """Wait (bounded) for a tick in flight to finish, so shutdown cuts no I/O short."""
-        for _ in range(int(timeout_s / 0.01)):
-            if not self.running:
-                return
-            await asyncio.sleep(0.01)
 
     async def plan(self) -> None:
         try:
@@ -137,8 +126,8 @@ async def run_scheduler(
         sched.add_job(_on_loop(func), "interval", seconds=period / speed, **opts)
     sched.add_job(sup.fast, "interval", seconds=fast_period_s / speed, id="fast", **opts)
     sched.add_job(sup.plan, "interval", seconds=plan_period_s / speed, id="plan", **opts)
+    await sup.fast()  # a first snapshot, so the first plan has readings
     await sup.plan()
-    await sup.fast()
     sched.start()
     try:
         while not until():
@@ -148,9 +137,25 @@ async def run_scheduler(
                 if maybe is not None:
                     await maybe
     finally:
+        # AsyncIOExecutor.shutdown cancels job runs in flight: stop submitting, let the
+        # runs already started finish, then shut down.
+        sched.pause()
+        await _finish_submitted_jobs()
         sched.shutdown(wait=False)
-        await sup.drain()
     return sup
+
+
+async def _finish_submitted_jobs(timeout_s: float = 5.0) -> None:
+    """Let job runs already handed to the event loop finish (bounded), so stopping never
+    cuts a tick's Modbus I/O short."""
+    current = asyncio.current_task()
+    pending = [
+        t
+        for t in asyncio.all_tasks()
+        if t is not current and "run_coroutine_job" in getattr(t.get_coro(), "__qualname__", "")
+    ]
+    if pending:
+        await asyncio.wait(pending, timeout=timeout_s)
 
 
 def _on_loop(func: Callable[[], Any]) -> Callable[[], Awaitable[None]]:

@@ -175,8 +175,11 @@ class Controller:
         return result
 
     def plan(self) -> None:
-        """Slow job: let the policy re-plan from the latest state."""
-        self.state.now_s = self.clock()
+        """Slow job: let the policy re-plan from the latest snapshot.
+
+        The snapshot keeps the time of the tick that took it, so values are judged
+        fresh or stale as of that tick (the fast job's safety check watches the rest).
+        """
         self.policy.plan(self.state)
 
     # -- internals -------------------------------------------------------------------------
