@@ -179,3 +179,17 @@ async def test_supervisor_turns_a_crashing_tick_into_safe_mode_and_an_alarm(pool
     c.policy = BaselinePolicy(c.profile)
     await sup.fast()
     assert "fast" not in sup.failing
+
+
+async def test_mpc_plans_from_modbus_readings_and_routes_heat(pool_rig: Rig) -> None:
+    from thermalctl.runtime.app import make_policy
+
+    c = pool_rig.controller
+    c.policy = make_policy("mpc", c.site)
+    await pool_rig.run(1)
+    c.plan()  # the slow job, on the snapshot of the last tick
+    await pool_rig.run(2)
+    d = c.last_decision
+    assert d is not None and d.policy == "mpc"
+    assert not d.reasons, d.reasons  # a plan, not the baseline fallback
+    assert "policy.mpc" not in c.active_alarms
