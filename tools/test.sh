@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Set up and run the whole test suite on a fresh Debian 12 machine.
 # Installs the real servers the integration tests start on 127.0.0.1 (Mosquitto,
-# VictoriaMetrics, InfluxDB 1.x, mbpoll, poppler-utils) when run as root, creates
+# VictoriaMetrics, InfluxDB 1.x, mbpoll, poppler-utils, Chromium for the HTML report
+# render test) when run as root, creates
 # .venv, installs thermalctl with its [dev] extra, and runs pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(mosquitto mosquitto-clients victoria-metrics influxdb mbpoll poppler-utils)
+debs=(mosquitto mosquitto-clients victoria-metrics influxdb mbpoll poppler-utils chromium)
 missing=()
 for d in "${debs[@]}"; do
   dpkg -s "$d" >/dev/null 2>&1 || missing+=("$d")
