@@ -134,6 +134,8 @@ async def test_hotel_site_runs_with_two_groups_and_a_shared_gateway(tmp_path: Pa
         assert rig.controller.mode is Mode.AUTO, rig.controller.active_alarms
         assert rig.controller.state.value("rack.infer.power_w") is not None
         assert rig.controller.state.value("sink.heating.energy_kwh") is not None
+        mean = rig.controller.state.value("sink.dhw.mean_temp_c")
+        assert mean == pytest.approx(rig.sim.plant.tank_mean_temp_c("dhw"), abs=0.1)
 
 
 async def test_manual_mode_writes_nothing_but_safety_still_wins(pool_rig: Rig) -> None:

@@ -12,6 +12,7 @@ Signals are the controller's vocabulary, independent of any device::
     loop.supply_temp_c                loop.return_temp_c       loop.flow_m3_per_s
     sink.<sink>.temp_c                sink.<sink>.heat_w       sink.<sink>.energy_kwh
     sink.<sink>.heat_request_w        (actuator: heat to send to the sink, W)
+    sink.<sink>.mean_temp_c           (hot-water tank: mean of its sensors, degC)
     dump.heat_w    dump.energy_kwh    dump.on (actuator)       dump.heat_request_w (actuator)
     facility.power_w  facility.energy_kwh  it.power_w  it.energy_kwh
     ambient.temp_c    sink.<sink>.air_temp_c
@@ -341,7 +342,7 @@ def signal_pattern(profile: SiteProfile) -> re.Pattern[str]:
     return re.compile(
         rf"rack\.({groups})\.(power_w|coolant_out_temp_c|gpu_power_cap_w|energy_kwh|queued_kwh|must_run_w)"
         r"|loop\.(supply_temp_c|return_temp_c|flow_m3_per_s|pump_power_w|heat_path_fault)"
-        rf"|sink\.({sinks})\.(temp_c|heat_w|energy_kwh|heat_request_w|air_temp_c|"
+        rf"|sink\.({sinks})\.(temp_c|mean_temp_c|heat_w|energy_kwh|heat_request_w|air_temp_c|"
         r"backup_heat_w|backup_energy_kwh|valve_fraction)"
         r"|dump\.(heat_w|energy_kwh|on|heat_request_w|fan_power_w)"
         r"|facility\.(power_w|energy_kwh)|it\.(power_w|energy_kwh)"

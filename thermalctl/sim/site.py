@@ -40,6 +40,7 @@ def plant_signal(plant: Plant, signal: str) -> float | None:
         sid = parts[1]
         return {
             "temp_c": plant.sink_temp_c[sid],
+            "mean_temp_c": plant.tank_mean_temp_c(sid) if sid in plant.tank_nodes_c else None,
             "heat_w": plant.sink_heat_w[sid],
             "energy_kwh": t.sink_kwh[sid],
             "backup_heat_w": plant.backup_heat_w[sid],
