@@ -183,3 +183,15 @@ def test_cli_schema_is_json_schema(capsys) -> None:
     schema = json.loads(capsys.readouterr().out)
     assert schema["title"] == "SiteProfile"
     assert "rack_groups" in schema["properties"]
+
+
+def test_pool_loss_arguments_match_the_physics() -> None:
+    from thermalctl.config.site import PoolSink
+    from thermalctl.physics import pool
+
+    assert PoolSink.FRESH_WATER_PER_BATHER_M3 == pool.FRESH_WATER_PER_BATHER_M3
+    sink = next(s for s in load_site(POOL_SITE).profile.sinks if isinstance(s, PoolSink))
+    loss = pool.pool_heat_loss_w(30.0, **sink.loss_model_arguments(cover_on=False))
+    intercept, slope = pool.linearised_heat_loss_w(30.0, **sink.loss_model_arguments(False))
+    assert intercept + slope * 30.0 == pytest.approx(float(loss), rel=1e-12)
+    assert slope > 0  # a warmer pool loses more

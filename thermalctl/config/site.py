@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -167,6 +167,23 @@ class PoolSink(_SinkBase):
     fresh_water_m3_per_day: NonNegFloat = 0.0
     mains_temp_c: float = 12.0
     ground_ua_w_per_k: NonNegFloat = 0.0
+
+    #: Fresh water per bather that ``fresh_water_m3_per_day`` is counted in (DIN 19643:
+    #: 30 l), the unit :func:`thermalctl.physics.pool.pool_heat_loss_w` takes it in [m³].
+    FRESH_WATER_PER_BATHER_M3: ClassVar[float] = 0.030
+
+    def loss_model_arguments(self, cover_on: bool) -> dict[str, float | bool]:
+        """Hall air, humidity, area and options of this pool, as the physics takes them."""
+        return {
+            "air_temp_c": self.hall_air_temp_c,
+            "relative_humidity_fraction": self.hall_relative_humidity,
+            "area_m2": self.area_m2,
+            "activity_factor": self.activity_factor,
+            "bathers_per_day": self.fresh_water_m3_per_day / self.FRESH_WATER_PER_BATHER_M3,
+            "mains_temp_c": self.mains_temp_c,
+            "ground_ua_w_per_k": self.ground_ua_w_per_k,
+            "cover_on": cover_on,
+        }
 
 
 class DhwSink(_SinkBase):

