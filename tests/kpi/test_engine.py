@@ -239,3 +239,15 @@ def test_wrapped_counter_sums_to_true_energy_and_periods_add_up(
     period_sum = sum(p.facility_energy_kwh for p in result.periods)
     assert period_sum == pytest.approx(result.total.facility_energy_kwh, abs=1e-6)
     assert all(e.kind == "wrap" for e in result.events)
+
+
+def test_single_low_glitch_is_interpolated_not_counted_as_a_reset() -> None:
+    """A gateway answering 0 for one poll must not add the whole register to the period
+    (review finding: 500 500 kWh and PUE 1564 before the fix)."""
+    from thermalctl.kpi.counters import interval_energies
+
+    idx = pd.date_range("2026-01-01", periods=5, freq="h", tz="UTC")
+    counter = pd.Series([500_000.0, 500_100.0, 0.0, 500_300.0, 500_400.0], idx, name="f")
+    result = interval_energies(counter)
+    assert result.increments.sum() == pytest.approx(400.0)
+    assert [e.kind for e in result.events] == ["glitch"]

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from thermalctl.config.hardware import HardwareMap
 from thermalctl.config.site import SiteProfile
+from thermalctl.config.units import to_canonical
 
 __all__ = [
     "DEFAULT_MAPS_DIR",
@@ -162,6 +163,23 @@ def _env_maps_dir() -> Path | None:
     return Path(env) if env else None
 
 
+#: Canonical unit a signal's name promises, by its ending.
+_SIGNAL_UNITS = (
+    ("_temp_c", "degC"),
+    ("_kwh", "kWh"),
+    ("_w", "W"),
+    ("_m3_per_s", "m3/s"),
+)
+
+
+def expected_unit(signal: str) -> str | None:
+    """The canonical unit a bound register must have for ``signal`` (None: unitless)."""
+    for suffix, unit in _SIGNAL_UNITS:
+        if signal.endswith(suffix):
+            return unit
+    return None
+
+
 def load_site_profile(path: str | os.PathLike[str]) -> SiteProfile:
     p = Path(path)
     data, node = _read_yaml(p)
@@ -198,6 +216,17 @@ def load_site(path: str | os.PathLike[str] | None = None, maps_dir: Path | None 
                         )
                     )
                     continue
+                expected = expected_unit(sig)
+                got = to_canonical(0.0, reg.unit)[1]
+                if expected is not None and got != expected:
+                    issues.append(
+                        ConfigIssue(
+                            str(p),
+                            f"devices.{i}.{kind}.{sig}",
+                            f"register {reg_name!r} of map {dev.map!r} is in {reg.unit} "
+                            f"({got}), but {sig} needs {expected}",
+                        )
+                    )
                 if kind == "actuators" and not reg.writable:
                     issues.append(
                         ConfigIssue(

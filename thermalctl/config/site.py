@@ -31,6 +31,7 @@ from thermalctl.config.services import BmsSettings, InfluxSettings, MqttSettings
 from thermalctl.config.units import Unit
 
 __all__ = [
+    "CRITICAL_SIGNALS",
     "Backup",
     "DeviceBinding",
     "DhwSink",
@@ -49,6 +50,9 @@ __all__ = [
     "SpaceHeatingSink",
     "signal_pattern",
 ]
+
+#: Signals the safety layer cannot work without (coolant supply and return temperatures).
+CRITICAL_SIGNALS = ("loop.supply_temp_c", "loop.return_temp_c")
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -331,6 +335,36 @@ class SiteProfile(_Frozen):
         for i, sensor in enumerate(self.mqtt_sensors):
             if not pattern.fullmatch(sensor.signal):
                 raise ValueError(f"mqtt_sensors.{i}.signal: unknown signal {sensor.signal!r}")
+            if (
+                sensor.signal in CRITICAL_SIGNALS
+                and sensor.stale_after_s > self.limits.stale_after_s
+            ):
+                raise ValueError(
+                    f"mqtt_sensors.{i}.stale_after_s: {sensor.signal} is a safety signal; its "
+                    f"staleness ({sensor.stale_after_s:g} s) may not exceed "
+                    f"limits.stale_after_s ({self.limits.stale_after_s:g} s)"
+                )
+        bound: dict[str, str] = {}
+        for i, dev in enumerate(self.devices):
+            for sig in dev.signals:
+                if sig in bound:
+                    raise ValueError(
+                        f"devices.{i}.signals: {sig!r} is already bound by {bound[sig]}"
+                    )
+                bound[sig] = f"device {dev.id!r}"
+        for i, sensor in enumerate(self.mqtt_sensors):
+            if sensor.signal in bound:
+                raise ValueError(
+                    f"mqtt_sensors.{i}.signal: {sensor.signal!r} is already bound by "
+                    f"{bound[sensor.signal]}"
+                )
+            bound[sensor.signal] = f"MQTT sensor {sensor.name!r}"
+        missing = [sig for sig in CRITICAL_SIGNALS if sig not in bound]
+        if missing:
+            raise ValueError(
+                f"devices: the safety interlocks need {', '.join(missing)} bound to a device "
+                "or an MQTT sensor"
+            )
         return self
 
     def rack_group(self, group_id: str) -> RackGroup:

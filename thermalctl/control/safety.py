@@ -19,14 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from thermalctl.config.site import SiteProfile
+from thermalctl.config.site import CRITICAL_SIGNALS, SiteProfile
 from thermalctl.control.state import SiteState
 from thermalctl.physics import drycooler, water
 from thermalctl.points import Alarm, AlarmSeverity, Decision, Mode, Quality
 
 __all__ = ["CRITICAL_SIGNALS", "SafetyVerdict", "check", "dump_capacity_w", "safe_decision"]
 
-CRITICAL_SIGNALS = ("loop.supply_temp_c", "loop.return_temp_c")
 #: Ambient assumed for the dump's capacity when the outdoor sensor is unusable [degC]
 #: (a hot summer afternoon: the conservative side).
 WORST_CASE_AMBIENT_C = 35.0
@@ -56,7 +55,8 @@ def check(state: SiteState, profile: SiteProfile, bound: frozenset[str]) -> Safe
 
     lo, hi = lim.plausible_temp_c
     for sig in CRITICAL_SIGNALS:
-        if sig not in bound:
+        if sig not in bound:  # the schema requires them; a hand-built profile may not
+            crit(f"{sig}.unbound", f"{sig} is not measured: the interlocks cannot work")
             continue
         q = state.quality(sig, lim.stale_after_s)
         if q is not Quality.GOOD:

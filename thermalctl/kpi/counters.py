@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from thermalctl.kpi.errors import KpiInputError
@@ -61,11 +62,12 @@ _W_PER_KW = 1000.0
 
 @dataclass(frozen=True)
 class CounterEvent:
-    """A drop in a counter, read as a register wrap or a meter reset."""
+    """A drop in a counter, read as a register wrap, a meter reset, or a glitch (one
+    low sample the next reading contradicts, replaced by interpolation)."""
 
     column: str
     timestamp: pd.Timestamp
-    kind: Literal["wrap", "reset"]
+    kind: Literal["wrap", "reset", "glitch"]
     previous: float
     value: float
     rollover: float | None
@@ -142,8 +144,9 @@ def interval_energies(
         raise KpiInputError(f"column {counter.name!r}: counter has missing values")
     limits = _as_rollovers(rollover)
     tolerance = wrap_tolerance_fraction
-    diffs = np.diff(values)
     events: list[CounterEvent] = []
+    values = _drop_glitches(counter, values, events)
+    diffs = np.diff(values)
     for i in np.flatnonzero(diffs < 0):
         previous, value = values[i], values[i + 1]
         wraps = (r for r in limits if previous < r and r - previous + value <= tolerance * r)
@@ -166,7 +169,40 @@ def interval_energies(
             )
         )
     increments = pd.Series(diffs, index=counter.index[1:], name=counter.name)
+    events.sort(key=lambda e: e.timestamp)
     return CounterIntervals(increments=increments, events=tuple(events))
+
+
+def _drop_glitches(
+    counter: pd.Series, values: npt.NDArray[np.float64], events: list[CounterEvent]
+) -> npt.NDArray[np.float64]:
+    """Replace single low samples that the next reading contradicts.
+
+    A sample below its predecessor whose successor is back at or above the predecessor
+    is no reset (a new meter does not jump back to the old total): it is a glitch (a
+    gateway answering 0 while it reboots, a half-written register). It is replaced by
+    linear interpolation in time between its neighbours, and reported.
+    """
+    out = values.copy()
+    seconds = (counter.index - counter.index[0]).total_seconds().to_numpy(dtype=float)
+    for i in range(1, len(out) - 1):
+        before, value, after = out[i - 1], out[i], out[i + 1]
+        if value < before <= after:
+            span = seconds[i + 1] - seconds[i - 1]
+            share = (seconds[i] - seconds[i - 1]) / span if span > 0 else 0.5
+            out[i] = before + (after - before) * share
+            events.append(
+                CounterEvent(
+                    column=str(counter.name),
+                    timestamp=counter.index[i],
+                    kind="glitch",
+                    previous=float(before),
+                    value=float(value),
+                    rollover=None,
+                    increment=float(out[i] - before),
+                )
+            )
+    return out
 
 
 def counter_from_power(power_w: pd.Series) -> pd.Series:

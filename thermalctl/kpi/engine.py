@@ -338,8 +338,9 @@ def _period(
     if any(g.start < t < g.end for g in all_gaps for t in (start, end)):
         reasons.append("a gap spans the period edge: energy split by linear interpolation")
     for event in events:
-        if event.kind == "reset" and start < event.timestamp <= end:
-            reasons.append(f"meter reset of {event.column} at {event.timestamp.isoformat()}")
+        if event.kind in ("reset", "glitch") and start < event.timestamp <= end:
+            what = "meter reset" if event.kind == "reset" else "interpolated glitch"
+            reasons.append(f"{what} of {event.column} at {event.timestamp.isoformat()}")
     reasons.extend(
         f"{c} integrated from power" for c in sorted(extra.estimated_columns) if c in values
     )

@@ -104,11 +104,11 @@ def notes(tables: ReportTables) -> list[str]:
         out.append(f"{len(gaps)} data gap(s), {hours:.1f} h in total; the longest from "
                    f"{longest.start:%Y-%m-%d %H:%M} UTC.")  # fmt: skip
     for event in result.events:
-        text = (
-            f"register wrap at {event.rollover:g}"
-            if event.kind == "wrap"
-            else "meter reset (counted from zero; energy before the reset is a lower bound)"
-        )
+        reset = "meter reset (counted from zero; energy before the reset is a lower bound)"
+        text = {
+            "wrap": f"register wrap at {event.rollover:g}",
+            "glitch": f"one implausible low reading ({event.value:g}) replaced by interpolation",
+        }.get(event.kind, reset)
         out.append(f"{event.column}: {text} at {event.timestamp:%Y-%m-%d %H:%M} UTC.")  # fmt: skip
     reasons = sorted({r for p in (*result.periods, result.total) for r in p.estimated_reasons})
     out.extend(f"Estimated: {r}." for r in reasons)

@@ -21,7 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from thermalctl.config.loader import Site
 from thermalctl.control.policy import BaselinePolicy, Policy
-from thermalctl.points import Alarm, AlarmSeverity, Mode
+from thermalctl.points import Alarm, AlarmSeverity
 from thermalctl.runtime.controller import Controller
 
 __all__ = ["ScaledClock", "Supervisor", "WallClock", "make_policy", "run_scheduler"]
@@ -86,26 +86,23 @@ class Supervisor:
             self._recovered("plan")
 
     def _failed(self, job: str, exc: BaseException) -> None:
-        if job not in self.failing:
-            log.exception("%s job failed; controller degrades to safe mode", job)
-        self.failing[job] = repr(exc)
         c = self.controller
-        c.mode = Mode.SAFE
-        c.store.add_alarms(
-            [
-                Alarm(
-                    f"runtime.{job}",
-                    f"{job} job failed: {exc!r}",
-                    AlarmSeverity.CRITICAL,
-                    c.clock(),
-                )
-            ]
-        )
+        if job not in self.failing:
+            log.exception("%s job failed", job)
+        self.failing[job] = repr(exc)
+        alarm = Alarm(f"runtime.{job}", f"{job} job failed: {exc!r}", AlarmSeverity.CRITICAL,
+                      c.clock())
+        if f"runtime.{job}" not in c.runtime_alarms:
+            c.store.add_alarms([alarm])
+        c.runtime_alarms[alarm.code] = alarm
+        if job == "fast":  # the tick itself broke: latch safe until ticks run clean again
+            c.latch_safe(alarm.message)
 
     def _recovered(self, job: str) -> None:
         if job in self.failing:
             log.info("%s job recovered", job)
             del self.failing[job]
+            self.controller.runtime_alarms.pop(f"runtime.{job}", None)
 
 
 async def run_scheduler(
