@@ -247,3 +247,12 @@ def test_mqtt_safety_sensor_may_not_go_stale_slower_than_the_limit(tmp_path) -> 
     assert any(i.path == "mqtt_sensors.0.stale_after_s" for i in issues), [str(i) for i in issues]
     data["mqtt_sensors"][0]["stale_after_s"] = 20
     assert validate_files([_write(tmp_path, data)]) == []
+
+
+def test_binding_errors_carry_the_line(tmp_path) -> None:
+    text = POOL_SITE.read_text().replace("it.power_w: total_power", "it.power_w: total_powr")
+    f = tmp_path / "site.yaml"
+    f.write_text(text)
+    issues = validate_files([f])
+    assert len(issues) == 1 and issues[0].line is not None
+    assert "total_powr" in text.splitlines()[issues[0].line - 1]

@@ -192,7 +192,8 @@ def load_site(path: str | os.PathLike[str] | None = None, maps_dir: Path | None 
     Raises :class:`ConfigError` listing every problem (profile and maps).
     """
     p = Path(path) if path is not None else DEFAULT_SITE
-    profile = load_site_profile(p)
+    data, node = _read_yaml(p)
+    profile = _validate(SiteProfile, p, data, node)
     if maps_dir is None and (p.parent.parent / "hardware_maps").is_dir():
         maps_dir = p.parent.parent / "hardware_maps"
     maps: dict[str, HardwareMap] = {}
@@ -205,36 +206,26 @@ def load_site(path: str | os.PathLike[str] | None = None, maps_dir: Path | None 
             continue
         for kind in ("signals", "actuators"):
             for sig, reg_name in getattr(dev, kind).items():
+                where = f"devices.{i}.{kind}.{sig}"
+                line = _line_of(node, ["devices", i, kind, sig])
+
+                def problem(reason: str, where: str = where, line: int | None = line) -> None:
+                    issues.append(ConfigIssue(str(p), where, reason, line))
+
                 try:
                     reg = hw.register(reg_name)
                 except KeyError:
-                    issues.append(
-                        ConfigIssue(
-                            str(p),
-                            f"devices.{i}.{kind}.{sig}",
-                            f"map {dev.map!r} has no register {reg_name!r}",
-                        )
-                    )
+                    problem(f"map {dev.map!r} has no register {reg_name!r}")
                     continue
                 expected = expected_unit(sig)
                 got = to_canonical(0.0, reg.unit)[1]
                 if expected is not None and got != expected:
-                    issues.append(
-                        ConfigIssue(
-                            str(p),
-                            f"devices.{i}.{kind}.{sig}",
-                            f"register {reg_name!r} of map {dev.map!r} is in {reg.unit} "
-                            f"({got}), but {sig} needs {expected}",
-                        )
+                    problem(
+                        f"register {reg_name!r} of map {dev.map!r} is in {reg.unit} "
+                        f"({got}), but {sig} needs {expected}"
                     )
                 if kind == "actuators" and not reg.writable:
-                    issues.append(
-                        ConfigIssue(
-                            str(p),
-                            f"devices.{i}.{kind}.{sig}",
-                            f"register {reg_name!r} of map {dev.map!r} is read-only",
-                        )
-                    )
+                    problem(f"register {reg_name!r} of map {dev.map!r} is read-only")
         maps[dev.id] = hw
     if issues:
         raise ConfigError(issues)
