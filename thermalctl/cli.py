@@ -147,9 +147,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site", default=str(DEFAULT_SITE), help="site profile (default: %(default)s)")
     p.add_argument("--hours", type=float, default=24.0, help="simulated hours (default 24)")
     p.add_argument("--speed", type=float, default=960.0, help="simulated seconds per wall second")
-    p.add_argument("--tick", type=float, default=60.0,
-                   help="simulated seconds between control ticks (default 60)")
-    p.add_argument("--policy", default="baseline", help="baseline | mpc | oracle")
+    p.add_argument(
+        "--tick",
+        type=float,
+        default=60.0,
+        help="simulated seconds between control ticks (default 60)",
+    )
+    p.add_argument(
+        "--policy",
+        default="mpc",
+        choices=["mpc", "baseline"],
+        help="mpc (the planner, default) or baseline (today's thermostat)",
+    )
     p.add_argument("--store", help="local store path (default var/<site>.sqlite)")
     p.add_argument("--start", help="simulated start, ISO date (UTC), default 2026-01-05")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -159,7 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="the long-running controller for a real site")
     p.add_argument("--site", required=True, help="site profile")
-    p.add_argument("--policy", default="baseline", help="baseline | mpc")
+    p.add_argument(
+        "--policy",
+        default="baseline",
+        choices=["baseline", "mpc"],
+        help="baseline (thermostat, default) or mpc once you trust the plan",
+    )
     p.add_argument("--store", help="local store path (default var/<site>.sqlite)")
     p.set_defaults(func=_cmd_run)
 

@@ -123,8 +123,9 @@ async def run_scheduler(
         sched.add_job(_on_loop(func), "interval", seconds=period / speed, **opts)
     sched.add_job(sup.fast, "interval", seconds=fast_period_s / speed, id="fast", **opts)
     sched.add_job(sup.plan, "interval", seconds=plan_period_s / speed, id="plan", **opts)
-    await sup.fast()  # a first snapshot, so the first plan has readings
+    await controller.observe()  # a first snapshot, so the first plan has readings
     await sup.plan()
+    await sup.fast()
     sched.start()
     try:
         while not until():

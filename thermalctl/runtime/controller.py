@@ -203,16 +203,25 @@ class Controller:
         self._point_signal.update(source.point_signals)
         self.bound_signals = frozenset(self._point_signal.values())
 
-    async def tick(self) -> TickResult:
-        """One fast cycle. Never raises for device or policy trouble."""
-        # The tick's time is taken before polling, so a fresh reading is never "old" by
-        # the time the poll took (matters in accelerated time).
+    async def observe(self) -> list[Reading]:
+        """Poll once into the snapshot, without deciding (also the start of every tick;
+        at start-up the first plan needs readings before the first decision).
+
+        The snapshot's time is taken before polling, so a fresh reading is never "old" by
+        the time the poll took (matters in accelerated time).
+        """
         now = self.clock()
         readings = await self.poll(now)
         self.state.now_s = now
         self.state.update(
             (self._point_signal[r.point], r) for r in readings if r.point in self._point_signal
         )
+        return readings
+
+    async def tick(self) -> TickResult:
+        """One fast cycle. Never raises for device or policy trouble."""
+        readings = await self.observe()
+        now = self.state.now_s
         verdict = safety.check(self.state, self.profile, self.bound_signals)
         alarms = [*verdict.alarms, *self.runtime_alarms.values()]
         decision = self._decide(verdict, alarms)

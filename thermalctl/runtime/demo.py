@@ -40,7 +40,7 @@ class DemoOptions:
     speed: float = 960.0
     fast_period_s: float = 60.0
     plan_period_s: float = 900.0
-    policy: str = "baseline"
+    policy: str = "mpc"
     store_path: Path | None = None
     start: dt.datetime = DEMO_START
     progress: bool = True
