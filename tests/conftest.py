@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,3 +35,16 @@ class ManualClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports that were free on 127.0.0.1 a moment ago (the OS picks them)."""
+    sockets = []
+    for _ in range(count):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sockets.append(sock)
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports

@@ -7,12 +7,12 @@ stopped after each test; device timeouts are cut to 0.3 s so that fault tests st
 from __future__ import annotations
 
 import dataclasses
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_ports
 from thermalctl.adapters.modbus_client import ModbusHub, close_hubs, hubs_for
 from thermalctl.config.loader import Site, load_site
 from thermalctl.config.site import DeviceBinding
@@ -22,19 +22,6 @@ SITE_PATH = Path(__file__).resolve().parents[2] / "site_profiles" / "exmouth_poo
 TEST_TIMEOUT_S = 0.3
 
 
-def _free_ports(count: int) -> list[int]:
-    """Ports that were free on 127.0.0.1 a moment ago (the OS picks them)."""
-    sockets = []
-    for _ in range(count):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sockets.append(sock)
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
 def _with_devices(site: Site, devices: tuple[DeviceBinding, ...]) -> Site:
     return dataclasses.replace(site, profile=site.profile.model_copy(update={"devices": devices}))
 
@@ -42,7 +29,7 @@ def _with_devices(site: Site, devices: tuple[DeviceBinding, ...]) -> Site:
 def _free_port_map(site: Site) -> dict[str, int]:
     """A free port for every gateway (profile host:port) of ``site``, keyed by device id."""
     endpoints = sorted({(d.host, d.port) for d in site.profile.devices})
-    chosen = dict(zip(endpoints, _free_ports(len(endpoints)), strict=True))
+    chosen = dict(zip(endpoints, free_ports(len(endpoints)), strict=True))
     return {d.id: chosen[(d.host, d.port)] for d in site.profile.devices}
 
 
@@ -66,7 +53,7 @@ async def sim(site: Site) -> AsyncIterator[SimulatedDevices]:
 @pytest.fixture
 def free_port() -> int:
     """A loopback port nothing listens on."""
-    return _free_ports(1)[0]
+    return free_ports(1)[0]
 
 
 @pytest.fixture

@@ -7,29 +7,16 @@ importable across test folders.)
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_ports
 from thermalctl.config.loader import Site, load_site
 from thermalctl.sim.modbus_server import SimulatedDevices
 
 SITE_PATH = Path(__file__).resolve().parents[2] / "site_profiles" / "exmouth_pool.yaml"
-
-
-def _free_ports(count: int) -> list[int]:
-    """Ports that were free on 127.0.0.1 a moment ago (the OS picks them)."""
-    sockets = []
-    for _ in range(count):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        sockets.append(sock)
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +29,7 @@ def site() -> Site:
 def port_map(site: Site) -> dict[str, int]:
     """A free port for every gateway (profile host:port) of the site, keyed by device id."""
     endpoints = sorted({(d.host, d.port) for d in site.profile.devices})
-    chosen = dict(zip(endpoints, _free_ports(len(endpoints)), strict=True))
+    chosen = dict(zip(endpoints, free_ports(len(endpoints)), strict=True))
     return {d.id: chosen[(d.host, d.port)] for d in site.profile.devices}
 
 

@@ -92,9 +92,8 @@ class Supervisor:
         self.failing[job] = repr(exc)
         alarm = Alarm(f"runtime.{job}", f"{job} job failed: {exc!r}", AlarmSeverity.CRITICAL,
                       c.clock())
-        if f"runtime.{job}" not in c.runtime_alarms:
-            c.store.add_alarms([alarm])
         c.runtime_alarms[alarm.code] = alarm
+        c.raise_alarm(alarm)  # now, even if no tick completes to do it
         if job == "fast":  # the tick itself broke: latch safe until ticks run clean again
             c.latch_safe(alarm.message)
 

@@ -347,6 +347,13 @@ class Controller:
             self._act.written[signal] = _Written(value, now)
         return alarms
 
+    def raise_alarm(self, alarm: Alarm) -> None:
+        """Make ``alarm`` active and record it once (ticks keep it or clear it after)."""
+        if alarm.code not in self.active_alarms:
+            log.warning("alarm raised: %s: %s", alarm.code, alarm.message)
+            self.active_alarms[alarm.code] = alarm
+            self.store.add_alarms([alarm])
+
     def _update_alarms(self, alarms: Sequence[Alarm], now: float) -> None:
         current = {a.code: a for a in alarms}
         changed: list[Alarm] = []
