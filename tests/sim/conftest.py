@@ -1,8 +1,7 @@
 """Fixtures for the simulator tests: the Exmouth pool devices on free loopback ports.
 
-Ports are found by binding to 127.0.0.1:0; the simulator is stopped after each test.
-(The adapter tests keep their own copy of these fixtures: conftest files are not
-importable across test folders.)
+Ports are found by binding to 127.0.0.1:0 (``tests.conftest.free_ports``); the
+simulator is stopped after each test.
 """
 
 from __future__ import annotations
