@@ -28,7 +28,7 @@ log = logging.getLogger("thermalctl")
 # Each module offers ``add_arguments(parser)`` and ``run(args) -> int``.
 _FEATURE_COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("thermalctl.sim.offline_cli", "fast offline simulation of a policy (no network)"),
-    "kpi": ("thermalctl.kpi.cli", "KPIs (PUE, ERF, ERE, ...) from a CSV of meter counters"),
+    "kpi": ("thermalctl.runtime.kpi_cli", "KPIs (PUE, ERF, ERE, ...) from a CSV of meter counters"),
     "report": ("thermalctl.reports.cli", "energy report for permitting (HTML, PDF, CSV)"),
     "registers": ("thermalctl.adapters.bms_cli", "print the BMS Modbus server's register map"),
     "calibrate": (

@@ -4,8 +4,9 @@
   integration, gaps and coverage;
 - :mod:`.engine`: :func:`compute_kpis` (PUE, ERF, ERE, WUE, REF, avoided backup
   energy) per day, month or year, with completeness;
-- :mod:`.csvio`: the BMS export reader (file I/O, kept apart from the engine);
-- :mod:`.cli`: ``thermalctl kpi``.
+
+No file I/O here: the BMS export reader is :mod:`thermalctl.adapters.kpi_csv` and the
+``thermalctl kpi`` command is :mod:`thermalctl.runtime.kpi_cli`.
 """
 
 from thermalctl.kpi.counters import (

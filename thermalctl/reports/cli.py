@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from thermalctl.adapters.kpi_csv import read_counters_csv
 from thermalctl.config import ConfigError, load_site
-from thermalctl.kpi.csvio import read_counters_csv
 from thermalctl.kpi.errors import KpiInputError
 from thermalctl.reports.build import build_report, to_utc
 from thermalctl.reports.info import report_info_from_profile

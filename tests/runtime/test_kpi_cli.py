@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from thermalctl.kpi import cli
+from thermalctl.runtime import kpi_cli as cli
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "kpi" / "data"  # the KPI reference files
 
 
 def _run(*argv: str) -> int:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from thermalctl.adapters.kpi_csv import read_counters_csv
 from thermalctl.kpi import CsvInputError
-from thermalctl.kpi.csvio import read_counters_csv
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "kpi" / "data"  # the KPI reference files
 HEADER = "timestamp,facility_kwh,it_kwh,reused_heat_kwh"
 
 

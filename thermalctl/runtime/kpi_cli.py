@@ -13,7 +13,7 @@ import math
 import sys
 from typing import Any, TextIO
 
-from thermalctl.kpi.csvio import read_counters_csv
+from thermalctl.adapters.kpi_csv import read_counters_csv
 from thermalctl.kpi.engine import KpiResult, PeriodKpis, compute_kpis
 from thermalctl.kpi.errors import KpiInputError
 

@@ -1,4 +1,7 @@
-"""Read a BMS export of cumulative meter counters (CSV) into the frame the engine takes.
+"""Read a BMS export of cumulative meter counters (CSV) into the frame the KPI engine takes.
+
+This is the file side of :mod:`thermalctl.kpi` (which stays pure: pandas maths only);
+the frame it returns is what :func:`thermalctl.kpi.compute_kpis` takes.
 
 Format: a header line, then one row per reading::
 
