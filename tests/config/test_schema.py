@@ -68,8 +68,8 @@ SITE_BREAKAGES = [
     ),
     (
         lambda d: d["devices"][0]["signals"].update({"rack.nope.power_w": "total_power"}),
-        "devices.0.signals",
-        "unknown signal",
+        "devices.0.signals.rack.nope.power_w",
+        "no rack group 'nope' (rack_groups: pod)",
     ),
     (lambda d: d["devices"][0].update(port=70000), "devices.0.port", "less than or equal"),
     (
@@ -90,17 +90,151 @@ SITE_BREAKAGES = [
     (
         lambda d: d["devices"][3]["signals"].pop("loop.supply_temp_c"),
         "devices",
-        "interlocks need loop.supply_temp_c",
+        "loop.supply_temp_c must be bound to a device or an MQTT sensor: the safety interlocks",
     ),
     (
         lambda d: d["devices"][2]["signals"].update({"it.power_w": "power"}),
-        "devices.2.signals",
+        "devices.2.signals.it.power_w",
         "already bound",
     ),
     (
         lambda d: d["devices"][0]["signals"].update({"sink.pool.temp_c": "total_power"}),
-        "devices.3.signals",
+        "devices.3.signals.sink.pool.temp_c",
         "already bound",
+    ),
+    # -- an unknown signal names the closest valid ones ------------------------------------------
+    (
+        lambda d: d["devices"][0]["signals"].update({"it.powr_w": "total_power"}),
+        "devices.0.signals.it.powr_w",
+        "did you mean it.power_w",
+    ),
+    (
+        lambda d: d["devices"][3]["signals"].update({"sink.pool.mean_temp_c": "sink1_mean_temp"}),
+        "devices.3.signals.sink.pool.mean_temp_c",
+        "only for dhw sinks",
+    ),
+    (
+        lambda d: d["devices"][3]["signals"].update({"dump.on": "dump_enable"}),
+        "devices.3.signals.dump.on",
+        "is an actuator",
+    ),
+    (
+        lambda d: d["devices"][3]["actuators"].update({"loop.flow_m3_per_s": "dump_heat_request"}),
+        "devices.3.actuators.loop.flow_m3_per_s",
+        "not an actuator",
+    ),
+    # -- a register name is checked even while the profile has other problems --------------------
+    (
+        lambda d: (
+            d["rack_groups"][0].update(capture_fraction=2.0),
+            d["devices"][0]["signals"].update({"it.power_w": "total_powr"}),
+        ),
+        "devices.0.signals.it.power_w",
+        "no register 'total_powr'; did you mean total_power",
+    ),
+    (
+        lambda d: d["devices"][1].update(map="schneider_pm5000"),
+        "devices.1.map",
+        "not found",
+    ),
+    # -- what the profile configures needs its signals -------------------------------------------
+    (
+        lambda d: d["devices"][0]["signals"].pop("it.energy_kwh"),
+        "devices",
+        "it.energy_kwh must be bound",
+    ),
+    (
+        lambda d: d["devices"][1]["signals"].pop("facility.energy_kwh"),
+        "devices",
+        "facility.energy_kwh must be bound",
+    ),
+    (
+        lambda d: d["devices"][2]["signals"].pop("sink.pool.energy_kwh"),
+        "devices",
+        "sink.pool.energy_kwh must be bound",
+    ),
+    (
+        lambda d: d["devices"][3]["signals"].pop("sink.pool.temp_c"),
+        "devices",
+        "sink.pool.temp_c must be bound",
+    ),
+    # -- values that would disable safety --------------------------------------------------------
+    (
+        lambda d: d["limits"].update(stale_after_s=float("inf")),
+        "limits.stale_after_s",
+        "finite number",
+    ),
+    (lambda d: d["limits"].update(stale_after_s=1e9), "limits.stale_after_s", "less than"),
+    (
+        lambda d: d["limits"].update(coolant_supply_trip_c=130, plausible_temp_c=[-30, 140]),
+        "limits.coolant_supply_trip_c",
+        "above what register 'supply_temp'",
+    ),
+    (
+        lambda d: d["limits"].update(coolant_return_trip_c=130),
+        "limits.coolant_return_trip_c",
+        "outside plausible_temp_c",
+    ),
+    (
+        lambda d: d["limits"].update(plausible_temp_c=[110, -30]),
+        "limits.plausible_temp_c",
+        "reversed",
+    ),
+    (
+        lambda d: d["limits"].update(plausible_temp_c=[-1000, 1000]),
+        "limits.plausible_temp_c",
+        "no liquid-cooling loop",
+    ),
+    (
+        lambda d: d["limits"].update(plausible_power_w=[0, 1000]),
+        "limits.plausible_power_w",
+        "full load would read as implausible",
+    ),
+    (
+        lambda d: d["limits"].update(plausible_power_w=[5e6, -1e3]),
+        "limits.plausible_power_w",
+        "reversed",
+    ),
+    (
+        lambda d: d["devices"][3].update(poll_period_s=float("inf")),
+        "devices.3.poll_period_s",
+        "finite number",
+    ),
+    (
+        lambda d: d["devices"][3].update(poll_period_s=120),
+        "devices.3.poll_period_s",
+        "would see it stale",
+    ),
+    (lambda d: d.update(fast_period_s=float("inf")), "fast_period_s", "finite number"),
+    (lambda d: d.update(fast_period_s=45), "fast_period_s", "the interlocks run once a tick"),
+    (lambda d: d.update(plan_period_s=float("inf")), "plan_period_s", "finite number"),
+    (
+        lambda d: d.update(bms={"heartbeat_timeout_s": float("inf")}),
+        "bms.heartbeat_timeout_s",
+        "finite number",
+    ),
+    (
+        lambda d: d["sinks"][0].update(setpoint_c=float("nan")),
+        "sinks.0.setpoint_c",
+        "finite number",
+    ),
+    (
+        lambda d: d["heat_loop"]["hx"].update(ua_w_per_k=float("nan")),
+        "heat_loop.hx.ua_w_per_k",
+        "finite number",
+    ),
+    # -- configured fields are used: the cooling type bounds the capture fraction -----------------
+    (
+        lambda d: d["rack_groups"][0].update(capture_fraction=0.5),
+        "rack_groups.0.capture_fraction",
+        "outside the plausible range 0.95-1 for immersion cooling",
+    ),
+    # -- MQTT sensors: the unit must fit the signal ----------------------------------------------
+    (
+        lambda d: d.update(mqtt_sensors=[{"name": "hall", "topic": "pool/hall", "unit": "W",
+                                          "signal": "sink.pool.air_temp_c"}]),
+        "mqtt_sensors.0.unit",
+        "does not fit sink.pool.air_temp_c",
     ),
 ]
 
@@ -244,3 +378,84 @@ def test_binding_errors_carry_the_line(tmp_path) -> None:
     issues = validate_files([f])
     assert len(issues) == 1 and issues[0].line is not None
     assert "total_powr" in text.splitlines()[issues[0].line - 1]
+
+
+def test_every_unknown_signal_is_reported_at_its_own_line(tmp_path) -> None:
+    text = POOL_SITE.read_text().replace(
+        "      loop.flow_m3_per_s: loop_flow\n",
+        "      loop.flow_m3_per_sec: loop_flow\n      sink.pol.temp_c: sink1_temp\n",
+    )
+    f = tmp_path / "site.yaml"
+    f.write_text(text)
+    issues = [i for i in validate_files([f]) if "unknown signal" in i.reason]
+    lines = text.splitlines()
+    assert len(issues) == 2, [str(i) for i in issues]
+    assert "loop.flow_m3_per_sec" in lines[issues[0].line - 1]
+    assert "did you mean loop.flow_m3_per_s" in issues[0].reason
+    assert "sink.pol.temp_c" in lines[issues[1].line - 1]
+    assert "no sink 'pol' (sinks: pool)" in issues[1].reason
+
+
+def test_profile_and_binding_problems_come_in_one_pass(tmp_path) -> None:
+    text = (
+        POOL_SITE.read_text()
+        .replace("capture_fraction: 0.97", "capture_fraction: 7")
+        .replace("it.power_w: total_power", "it.power_w: total_powr")
+    )
+    f = tmp_path / "site.yaml"
+    f.write_text(text)
+    paths = [i.path for i in validate_files([f])]
+    assert paths == ["rack_groups.0.capture_fraction", "devices.0.signals.it.power_w"]
+
+
+def test_missing_hardware_map_is_named_at_the_profile_line(tmp_path) -> None:
+    text = POOL_SITE.read_text().replace("map: schneider_pm5100", "map: schneider_pm5000")
+    f = tmp_path / "site.yaml"
+    f.write_text(text)
+    (issue,) = validate_files([f])
+    assert issue.file == str(f) and issue.path == "devices.1.map"
+    assert "schneider_pm5000" in text.splitlines()[issue.line - 1]
+    assert "available: " in issue.reason and "schneider_pm5100" in issue.reason
+
+
+def test_duplicate_yaml_keys_are_errors(tmp_path) -> None:
+    text = POOL_SITE.read_text().replace(
+        "  stale_after_s: 30\n", "  stale_after_s: 30\n  stale_after_s: 3000\n"
+    )
+    f = tmp_path / "site.yaml"
+    f.write_text(text)
+    issues = validate_files([f])
+    dup = [i for i in issues if "duplicate key" in i.reason]
+    assert [i.path for i in dup] == ["limits.stale_after_s"], [str(i) for i in issues]
+    assert text.splitlines()[dup[0].line - 1] == "  stale_after_s: 3000"
+    assert f"first at line {dup[0].line - 1}" in dup[0].reason
+
+
+def test_duplicate_keys_in_a_hardware_map(tmp_path) -> None:
+    f = tmp_path / "map.yaml"
+    f.write_text(
+        "model: m\nmanufacturer: x\ndocument: doc v1\nkind: sensor\nkind: heat_meter\n"
+        "registers:\n  - {name: a, address: 0, table: input, data_type: uint16}\n"
+    )
+    (issue,) = validate_files([f])
+    assert (issue.path, issue.line) == ("kind", 5)
+
+
+def test_a_file_that_is_not_utf8_is_named_with_the_reason(tmp_path) -> None:
+    f = tmp_path / "site.yaml"
+    text = POOL_SITE.read_text().replace("Exmouth-type", "Exmouth\xa0type")
+    f.write_bytes(text.encode("latin-1"))
+    (issue,) = validate_files([f])
+    assert issue.file == str(f)
+    assert "not UTF-8" in issue.reason and "0xa0" in issue.reason
+    assert issue.line is not None and issue.line > 1
+
+
+def test_shipped_profiles_bind_every_required_signal() -> None:
+    from thermalctl.models.signals import required_signals
+
+    for path in SITE_PROFILES:
+        profile = load_site(path).profile
+        bound = {s for d in profile.devices for s in d.signals}
+        bound |= {m.signal for m in profile.mqtt_sensors}
+        assert set(required_signals(profile)) <= bound, path.name

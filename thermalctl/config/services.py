@@ -62,7 +62,8 @@ ENV_BMS_LISTEN = "THERMALCTL_BMS_LISTEN"
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are refused: they would disable a range check or a timeout.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class InfluxSettings(_Frozen):
@@ -92,7 +93,10 @@ class MqttSettings(_Frozen):
 class BmsSettings(_Frozen):
     listen: str = "127.0.0.1:5502"
     unit_id: Annotated[int, Field(ge=0, le=255)] = 1
-    heartbeat_timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    heartbeat_timeout_s: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=60.0, description="Revert the BMS's settings when it stops writing the "
+        "heartbeat for this long (at most an hour)."
+    )
 
 
 # -- resolved targets -------------------------------------------------------------------

@@ -4,31 +4,31 @@ It names the rack groups, the heat loop, the heat sinks, the devices and MQTT
 sensors that measure them (bound to logical *signals*), the safety limits,
 prices, emission factors and the reporting boundary.
 
-Signals are the controller's vocabulary, independent of any device::
-
-    rack.<group>.power_w              rack.<group>.coolant_out_temp_c
-    rack.<group>.gpu_power_cap_w      (actuator: power cap, W)   rack.<group>.queued_kwh
-    rack.<group>.must_run_w            (idle + inference power the scheduler will not defer)
-    loop.supply_temp_c                loop.return_temp_c       loop.flow_m3_per_s
-    sink.<sink>.temp_c                sink.<sink>.heat_w       sink.<sink>.energy_kwh
-    sink.<sink>.heat_request_w        (actuator: heat to send to the sink, W)
-    sink.<sink>.mean_temp_c           (hot-water tank: mean of its sensors, degC)
-    dump.heat_w    dump.energy_kwh    dump.on (actuator)       dump.heat_request_w (actuator)
-    facility.power_w  facility.energy_kwh  it.power_w  it.energy_kwh
-    ambient.temp_c    sink.<sink>.air_temp_c
-    sink.<sink>.backup_heat_w         sink.<sink>.backup_energy_kwh
+Signals are the controller's vocabulary, independent of any device
+(``rack.<group>.power_w``, ``loop.supply_temp_c``, ``sink.<sink>.energy_kwh``, ...).
+They are declared once, in :mod:`thermalctl.models.signals` (``thermalctl signals``
+lists them); this module checks a profile's bindings against that catalogue.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from thermalctl.config.problems import Problem, raise_if_any
 from thermalctl.config.services import BmsSettings, InfluxSettings, MqttSettings
-from thermalctl.config.units import Unit
+from thermalctl.config.units import Unit, to_canonical
+from thermalctl.models.signals import (
+    CRITICAL_SIGNALS,
+    SignalSpec,
+    UnknownSignalError,
+    closest,
+    parse,
+    required_signals,
+    signals_for,
+)
 
 __all__ = [
     "CRITICAL_SIGNALS",
@@ -48,11 +48,23 @@ __all__ = [
     "SiteInfo",
     "SiteProfile",
     "SpaceHeatingSink",
-    "signal_pattern",
 ]
 
-#: Signals the safety layer cannot work without (coolant supply and return temperatures).
-CRITICAL_SIGNALS = ("loop.supply_temp_c", "loop.return_temp_c")
+#: Longest device poll period [s]: an hour (a slower device is not a controller input).
+MAX_PERIOD_S = 3600.0
+#: Longest staleness of a safety signal [s]; above it staleness would never trip in practice.
+MAX_SAFETY_STALE_S = 600.0
+#: Longest staleness of any MQTT sensor [s] (a day: weather and daily meters).
+MAX_SENSOR_STALE_S = 86400.0
+#: Longest control tick [s]: the interlocks run once a tick (DESIGN: 1-5 s).
+MAX_TICK_S = 60.0
+#: Longest re-planning period [s] (a day; DESIGN: 5-15 min).
+MAX_PLAN_PERIOD_S = 86400.0
+#: No coolant loop or its sensors reach outside this range [degC] (PT100/NTC probes on an
+#: unpressurised water or glycol loop); a plausible range beyond it checks nothing.
+PLAUSIBLE_TEMP_BOUNDS_C = (-50.0, 150.0)
+#: Largest plausible power [W] (1 GW: far beyond a small data centre).
+MAX_PLAUSIBLE_POWER_W = 1e9
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -61,7 +73,9 @@ NonNegFloat = Annotated[float, Field(ge=0.0)]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are refused everywhere: an infinite staleness or period, or a NaN
+    # limit, would silently disable a safety check.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SiteInfo(_Frozen):
@@ -101,10 +115,25 @@ class RackGroup(_Frozen):
 
     @model_validator(mode="after")
     def _check(self) -> RackGroup:
+        # Ranges of the capture fraction by cooling type, with their sources (ASHRAE TC 9.9):
+        # thermalctl.physics.rack.CAPTURE_FRACTION_RANGE_BY_COOLING_TYPE. Imported here so
+        # that loading a profile does not load the physics package.
+        from thermalctl.physics.rack import CAPTURE_FRACTION_RANGE_BY_COOLING_TYPE
+
+        problems: list[Problem] = []
         if self.idle_power_w >= self.max_power_w:
-            raise ValueError(
-                f"idle_power_w {self.idle_power_w} must be below max_power_w {self.max_power_w}"
-            )
+            problems.append(((), f"idle_power_w {self.idle_power_w:g} must be below max_power_w "
+                                 f"{self.max_power_w:g}"))
+        low, high = CAPTURE_FRACTION_RANGE_BY_COOLING_TYPE[self.cooling]
+        if not low <= self.capture_fraction <= high:
+            problems.append((("capture_fraction",), (
+                f"{self.capture_fraction:g} is outside the plausible range {low:g}-{high:g} for "
+                f"{self.cooling} cooling (ASHRAE TC 9.9 Liquid Cooling Guidelines, 2nd ed. 2014; "
+                "see thermalctl.physics.rack); measure it or check the cooling type")))
+        if self.min_cap_w > self.max_power_w:
+            problems.append((("min_cap_w",), f"{self.min_cap_w:g} is above max_power_w "
+                                             f"{self.max_power_w:g}"))
+        raise_if_any(problems)
         return self
 
 
@@ -223,8 +252,10 @@ class DeviceBinding(_Frozen):
     bus: str | None = Field(
         default=None, description="Devices sharing a gateway share a bus (default host:port)."
     )
-    poll_period_s: PositiveFloat = 2.0
-    timeout_s: PositiveFloat = 1.0
+    poll_period_s: Annotated[float, Field(gt=0.0, le=MAX_PERIOD_S)] = Field(
+        default=2.0, description="Poll this device every so many seconds (at most an hour)."
+    )
+    timeout_s: Annotated[float, Field(gt=0.0, le=60.0)] = 1.0
     signals: dict[str, str] = Field(
         default_factory=dict, description="signal -> register name (readings)."
     )
@@ -243,21 +274,55 @@ class MqttSensor(_Frozen):
     json_field: str | None = Field(default=None, description="Dotted path; None = raw payload.")
     unit: Unit
     signal: str
-    stale_after_s: PositiveFloat = 300.0
+    stale_after_s: Annotated[float, Field(gt=0.0, le=MAX_SENSOR_STALE_S)] = 300.0
 
 
 class Limits(_Frozen):
     coolant_supply_alarm_c: float = Field(description="Warn above this supply temperature.")
     coolant_supply_trip_c: float = Field(description="Safe mode above this supply temperature.")
     coolant_return_trip_c: float = Field(description="Safe mode above this return temperature.")
-    stale_after_s: PositiveFloat = 30.0
-    plausible_temp_c: tuple[float, float] = (-30.0, 110.0)
-    plausible_power_w: tuple[float, float] = (-1e3, 5e6)
+    stale_after_s: Annotated[float, Field(gt=0.0, le=MAX_SAFETY_STALE_S)] = Field(
+        default=30.0, description="A safety signal older than this is stale (safe mode)."
+    )
+    plausible_temp_c: tuple[float, float] = Field(
+        default=(-30.0, 110.0),
+        description="Temperatures outside this range are implausible (a broken sensor).",
+    )
+    plausible_power_w: tuple[float, float] = Field(
+        default=(-1e3, 5e6),
+        description="Measured power outside this range is implausible (the signal catalogue's "
+        "range for every power signal).",
+    )
 
     @model_validator(mode="after")
     def _order(self) -> Limits:
+        problems: list[Problem] = []
         if self.coolant_supply_alarm_c >= self.coolant_supply_trip_c:
-            raise ValueError("coolant_supply_alarm_c must be below coolant_supply_trip_c")
+            problems.append(((), "coolant_supply_alarm_c must be below coolant_supply_trip_c"))
+        t_low, t_high = self.plausible_temp_c
+        p_low, p_high = self.plausible_power_w
+        if t_low >= t_high:
+            problems.append((("plausible_temp_c",), f"[{t_low:g}, {t_high:g}] is reversed or "
+                                                    "empty: the low end must come first"))
+        elif t_low < PLAUSIBLE_TEMP_BOUNDS_C[0] or t_high > PLAUSIBLE_TEMP_BOUNDS_C[1]:
+            problems.append((("plausible_temp_c",), (
+                f"[{t_low:g}, {t_high:g}] reaches beyond {PLAUSIBLE_TEMP_BOUNDS_C[0]:g}.."
+                f"{PLAUSIBLE_TEMP_BOUNDS_C[1]:g} degC, which no liquid-cooling loop or its "
+                "sensors reach: a broken sensor would pass as plausible")))
+        if p_low >= p_high:
+            problems.append((("plausible_power_w",), f"[{p_low:g}, {p_high:g}] is reversed or "
+                                                     "empty: the low end must come first"))
+        elif p_low > 0.0 or p_low < -MAX_PLAUSIBLE_POWER_W or p_high > MAX_PLAUSIBLE_POWER_W:
+            problems.append((("plausible_power_w",), (
+                f"[{p_low:g}, {p_high:g}] must include 0 W and stay within "
+                f"±{MAX_PLAUSIBLE_POWER_W:g} W")))
+        for name in ("coolant_supply_alarm_c", "coolant_supply_trip_c", "coolant_return_trip_c"):
+            value = getattr(self, name)
+            if t_low < t_high and not t_low <= value <= t_high:
+                problems.append(((name,), (
+                    f"{value:g} degC lies outside plausible_temp_c [{t_low:g}, {t_high:g}]: a "
+                    "reading that high is discarded as implausible before it can trip")))
+        raise_if_any(problems)
         return self
 
 
@@ -312,60 +377,111 @@ class SiteProfile(_Frozen):
     influx: InfluxSettings | None = None
     mqtt: MqttSettings | None = None
     bms: BmsSettings | None = None
-    fast_period_s: PositiveFloat = 2.0
-    plan_period_s: PositiveFloat = 900.0
+    fast_period_s: Annotated[float, Field(gt=0.0, le=MAX_TICK_S)] = Field(
+        default=2.0, description="Control tick: poll snapshot, safety, local loops [s]."
+    )
+    plan_period_s: Annotated[float, Field(gt=0.0, le=MAX_PLAN_PERIOD_S)] = Field(
+        default=900.0, description="Re-plan every so many seconds."
+    )
     gpu_cap_actuation: Literal["modbus", "mqtt"] = "modbus"
 
     @model_validator(mode="after")
     def _cross_check(self) -> SiteProfile:
-        _unique("rack_groups", [g.id for g in self.rack_groups])
-        _unique("sinks", [s.id for s in self.sinks])
-        _unique("devices", [d.id for d in self.devices])
-        _unique("mqtt_sensors", [m.name for m in self.mqtt_sensors])
-        pattern = signal_pattern(self)
+        problems: list[Problem] = []
+        problems += _unique("rack_groups", [g.id for g in self.rack_groups])
+        problems += _unique("sinks", [s.id for s in self.sinks])
+        problems += _unique("devices", [d.id for d in self.devices])
+        problems += _unique("mqtt_sensors", [m.name for m in self.mqtt_sensors])
+        valid = signals_for(self)
+        bound: dict[str, str] = {}
         for i, dev in enumerate(self.devices):
             for kind in ("signals", "actuators"):
                 for sig in getattr(dev, kind):
-                    if not pattern.fullmatch(sig):
-                        raise ValueError(
-                            f"devices.{i}.{kind}: unknown signal {sig!r} (groups: "
-                            f"{[g.id for g in self.rack_groups]}, sinks: "
-                            f"{[s.id for s in self.sinks]})"
-                        )
+                    loc = ("devices", i, kind, sig)
+                    why = self._signal_problem(sig, valid, actuator=kind == "actuators")
+                    if why:
+                        problems.append((loc, why))
+                    elif kind == "signals":
+                        if sig in bound:
+                            problems.append((loc, f"{sig!r} is already bound by {bound[sig]}"))
+                        bound.setdefault(sig, f"device {dev.id!r}")
+            critical = sorted(set(dev.signals) & set(CRITICAL_SIGNALS))
+            if critical and dev.poll_period_s > self.limits.stale_after_s:
+                problems.append((("devices", i, "poll_period_s"), (
+                    f"{dev.poll_period_s:g} s is longer than limits.stale_after_s "
+                    f"({self.limits.stale_after_s:g} s) but the device measures "
+                    f"{', '.join(critical)}: the safety interlocks would see it stale")))
         for i, sensor in enumerate(self.mqtt_sensors):
-            if not pattern.fullmatch(sensor.signal):
-                raise ValueError(f"mqtt_sensors.{i}.signal: unknown signal {sensor.signal!r}")
-            if (
-                sensor.signal in CRITICAL_SIGNALS
-                and sensor.stale_after_s > self.limits.stale_after_s
+            sensor_loc = ("mqtt_sensors", i, "signal")
+            why = self._signal_problem(sensor.signal, valid, actuator=False)
+            if why:
+                problems.append((sensor_loc, why))
+                continue
+            canonical = to_canonical(0.0, sensor.unit)[1]
+            if canonical != valid[sensor.signal].unit:
+                problems.append((("mqtt_sensors", i, "unit"), (
+                    f"{sensor.unit} ({canonical}) does not fit {sensor.signal}, which is in "
+                    f"{valid[sensor.signal].unit}")))
+            if sensor.signal in CRITICAL_SIGNALS and (
+                sensor.stale_after_s > self.limits.stale_after_s
             ):
-                raise ValueError(
-                    f"mqtt_sensors.{i}.stale_after_s: {sensor.signal} is a safety signal; its "
-                    f"staleness ({sensor.stale_after_s:g} s) may not exceed "
-                    f"limits.stale_after_s ({self.limits.stale_after_s:g} s)"
-                )
-        bound: dict[str, str] = {}
-        for i, dev in enumerate(self.devices):
-            for sig in dev.signals:
-                if sig in bound:
-                    raise ValueError(
-                        f"devices.{i}.signals: {sig!r} is already bound by {bound[sig]}"
-                    )
-                bound[sig] = f"device {dev.id!r}"
-        for i, sensor in enumerate(self.mqtt_sensors):
+                problems.append((("mqtt_sensors", i, "stale_after_s"), (
+                    f"{sensor.signal} is a safety signal; its staleness "
+                    f"({sensor.stale_after_s:g} s) may not exceed limits.stale_after_s "
+                    f"({self.limits.stale_after_s:g} s)")))
             if sensor.signal in bound:
-                raise ValueError(
-                    f"mqtt_sensors.{i}.signal: {sensor.signal!r} is already bound by "
-                    f"{bound[sensor.signal]}"
-                )
-            bound[sensor.signal] = f"MQTT sensor {sensor.name!r}"
-        missing = [sig for sig in CRITICAL_SIGNALS if sig not in bound]
-        if missing:
-            raise ValueError(
-                f"devices: the safety interlocks need {', '.join(missing)} bound to a device "
-                "or an MQTT sensor"
-            )
+                problems.append((sensor_loc, f"{sensor.signal!r} is already bound by "
+                                      f"{bound[sensor.signal]}"))
+            bound.setdefault(sensor.signal, f"MQTT sensor {sensor.name!r}")
+        for sig, why in required_signals(self).items():
+            if sig not in bound:
+                problems.append((("devices",), (
+                    f"{sig} must be bound to a device or an MQTT sensor: {why}")))
+        high = self.limits.plausible_power_w[1]
+        if self.max_it_power_w > high:
+            problems.append((("limits", "plausible_power_w"), (
+                f"the high end {high:g} W is below the rack groups' max_power_w total "
+                f"{self.max_it_power_w:g} W: full load would read as implausible")))
+        if self.fast_period_s > self.limits.stale_after_s:
+            problems.append((("fast_period_s",), (
+                f"{self.fast_period_s:g} s is longer than limits.stale_after_s "
+                f"({self.limits.stale_after_s:g} s): the interlocks run once a tick")))
+        if self.plan_period_s < self.fast_period_s:
+            problems.append((("plan_period_s",), (
+                f"{self.plan_period_s:g} s is shorter than fast_period_s "
+                f"({self.fast_period_s:g} s)")))
+        raise_if_any(problems)
         return self
+
+    def _signal_problem(self, sig: str, valid: dict[str, SignalSpec], *, actuator: bool) -> str:
+        """Why ``sig`` cannot be bound here ('' when it can)."""
+        if sig in valid:
+            s = valid[sig]
+            if actuator and not s.actuator:
+                return f"{sig} is a {s.kind.value}, not an actuator: bind it under signals"
+            if not actuator and s.actuator:
+                return f"{sig} is an actuator ({s.kind.value}): bind it under actuators"
+            return ""
+        try:
+            ref = parse(sig)
+        except UnknownSignalError:
+            ref = None
+        if ref is not None and ref.group is not None:
+            return (f"unknown signal {sig!r}: no rack group {ref.group!r} (rack_groups: "
+                    f"{', '.join(g.id for g in self.rack_groups)})")
+        if ref is not None and ref.sink is not None:
+            if ref.sink in {k.id for k in self.sinks}:
+                kinds = ", ".join(ref.spec.sink_kinds or ())
+                return (f"unknown signal {sig!r}: {ref.spec.quantity} is only for {kinds} sinks; "
+                        f"sink {ref.sink!r} is a {self.sink(ref.sink).kind}")
+            return (f"unknown signal {sig!r}: no sink {ref.sink!r} (sinks: "
+                    f"{', '.join(k.id for k in self.sinks)})")
+        wanted = [n for n, s in valid.items() if s.actuator == actuator]
+        near = closest(sig, wanted)
+        if near:
+            return f"unknown signal {sig!r}; did you mean {' or '.join(near)}?"
+        return (f"unknown signal {sig!r}; valid {'actuators' if actuator else 'signals'} here: "
+                f"{', '.join(wanted)} (thermalctl signals --site FILE)")
 
     def rack_group(self, group_id: str) -> RackGroup:
         return next(g for g in self.rack_groups if g.id == group_id)
@@ -378,24 +494,11 @@ class SiteProfile(_Frozen):
         return sum(g.max_power_w for g in self.rack_groups)
 
 
-def _unique(field: str, ids: list[str]) -> None:
+def _unique(field: str, ids: list[str]) -> list[Problem]:
     seen: set[str] = set()
+    problems: list[Problem] = []
     for i, ident in enumerate(ids):
         if ident in seen:
-            raise ValueError(f"{field}.{i}: duplicate id {ident!r}")
+            problems.append(((field, i), f"duplicate id {ident!r}"))
         seen.add(ident)
-
-
-def signal_pattern(profile: SiteProfile) -> re.Pattern[str]:
-    """Regular expression matching every signal name valid for ``profile``."""
-    groups = "|".join(re.escape(g.id) for g in profile.rack_groups)
-    sinks = "|".join(re.escape(s.id) for s in profile.sinks)
-    return re.compile(
-        rf"rack\.({groups})\.(power_w|coolant_out_temp_c|gpu_power_cap_w|energy_kwh|queued_kwh|must_run_w)"
-        r"|loop\.(supply_temp_c|return_temp_c|flow_m3_per_s|pump_power_w|heat_path_fault)"
-        rf"|sink\.({sinks})\.(temp_c|mean_temp_c|heat_w|energy_kwh|heat_request_w|air_temp_c|"
-        r"backup_heat_w|backup_energy_kwh|valve_fraction)"
-        r"|dump\.(heat_w|energy_kwh|on|heat_request_w|fan_power_w)"
-        r"|facility\.(power_w|energy_kwh)|it\.(power_w|energy_kwh)"
-        r"|ambient\.(temp_c|relative_humidity)"
-    )
+    return problems
