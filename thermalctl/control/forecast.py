@@ -8,12 +8,14 @@
 * :class:`OracleForecaster` reads a :class:`FutureSource` (the simulator's input
   generators) and returns what will actually happen: the upper bound.
 
-Both also give the age profile of the waiting work (:meth:`queue_due_kwh`).
+Both also give the age profile of the waiting work (:meth:`queue_due_kwh`) and each
+sink's demand, its loss line from the sink model
+(:mod:`thermalctl.models.sinks`) with the set point in force
+(:class:`~thermalctl.control.settings.OperatorSettings`).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections import deque
 from collections.abc import Mapping
@@ -23,9 +25,11 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from thermalctl.config.site import DhwSink, PoolSink, Prices, SiteProfile, SpaceHeatingSink
+from thermalctl.config.site import Prices, SiteProfile
+from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
-from thermalctl.physics import pool, water
+from thermalctl.models.localtime import in_hours
+from thermalctl.models.sinks import SinkModel, models_for
 
 __all__ = [
     "Forecast",
@@ -34,9 +38,7 @@ __all__ = [
     "HistoryForecaster",
     "OracleForecaster",
     "QueueAges",
-    "pool_cover_on",
     "sink_loss_lines",
-    "standard_draw_shape",
     "time_of_use_price",
 ]
 
@@ -47,70 +49,40 @@ HISTORY_DAYS = 7
 #: The present weather-forecast error fades with this time constant [s] (6 h: the usual
 #: decorrelation time of persistence errors in temperature).
 WEATHER_BIAS_DECAY_S = 6 * 3600.0
-#: Temperature step for the linearised pool loss slope [K].
-POOL_SLOPE_DELTA_K = 0.1
 #: Waiting work smaller than this is treated as none [kWh].
 QUEUE_EPS_KWH = 1e-6
 
 
-def time_of_use_price(prices: Prices, times_s: Array) -> Array:
-    """Electricity price at each time [EUR/kWh]: peak price inside ``peak_hours``."""
-    hours = (np.asarray(times_s) % SECONDS_PER_DAY) / 3600.0
+def time_of_use_price(prices: Prices, times_s: Array, tz: str) -> Array:
+    """Electricity price at each time [EUR/kWh]: peak price inside ``peak_hours``.
+
+    ``peak_hours`` are the site's local time (``tz``, an IANA zone: the profile's
+    ``site.timezone``), daylight saving included.
+    """
     peak = prices.electricity_peak_eur_per_kwh or prices.electricity_eur_per_kwh
     a, b = prices.peak_hours
-    inside = (hours >= a) & (hours < b) if a < b else (hours >= a) | (hours < b)
+    inside = in_hours(np.asarray(times_s, dtype=float), (float(a), float(b)), tz)
     return np.where(inside, peak, prices.electricity_eur_per_kwh)
 
 
-def pool_cover_on(sink: PoolSink, times_s: Array) -> npt.NDArray[np.bool_]:
-    """Whether the pool cover is closed at each time (``cover_hours``, [start, end))."""
-    hours = (np.asarray(times_s) % SECONDS_PER_DAY) / 3600.0
-    if sink.cover_hours is None:
-        return np.zeros(hours.shape, dtype=bool)
-    a, b = sink.cover_hours
-    return (hours >= a) & (hours < b) if a < b else (hours >= a) | (hours < b)
-
-
-@functools.lru_cache(maxsize=64)
-def _pool_line(sink: PoolSink, cover: bool) -> tuple[float, float]:
-    return pool.linearised_heat_loss_w(
-        sink.setpoint_c, delta_k=POOL_SLOPE_DELTA_K, **sink.loss_model_arguments(cover)
-    )
-
-
 def sink_loss_lines(
-    profile: SiteProfile,
-    sink: PoolSink | DhwSink | SpaceHeatingSink,
+    models: Mapping[str, SinkModel],
+    settings: OperatorSettings,
     times_s: Array,
     ambient_c: Array,
-    draw_m3_per_s: Array | None = None,
-) -> tuple[Array, Array]:
-    """Sink heat loss as ``offset + slope * T`` per time [W], [W/K].
+    draw_m3_per_s: Mapping[str, Array],
+) -> dict[str, tuple[Array, Array]]:
+    """Each sink's heat loss as ``offset + slope * T`` at each time [W], [W/K].
 
-    Pool: the physics model (:func:`thermalctl.physics.pool.pool_heat_loss_w`)
-    linearised at the set point, with the cover schedule. Building: UA from the design
-    load against the outdoor temperature (above the heating limit only the remainder of
-    :func:`thermalctl.sim.plant.space_heating_loss_w`'s rule). Tank, one lumped node:
-    draws replace water at the tank temperature by mains water, plus standing loss.
+    From the sink models (:meth:`thermalctl.models.sinks.SinkModel.loss_line_w`),
+    linearised around the set point in force (the operator's, else the profile's).
     """
-    n = np.asarray(times_s).size
-    if isinstance(sink, PoolSink):
-        covered = pool_cover_on(sink, times_s)
-        on, off = _pool_line(sink, True), _pool_line(sink, False)
-        offset = np.where(covered, on[0], off[0])
-        slope = np.where(covered, on[1], off[1])
-        return offset, slope
-    if isinstance(sink, SpaceHeatingSink):
-        ua = sink.design_heat_w / (sink.indoor_temp_c - sink.design_outdoor_temp_c)
-        amb = np.asarray(ambient_c, dtype=float)
-        warm = amb >= sink.heating_limit_temp_c
-        offset = np.where(warm, -ua * (sink.heating_limit_temp_c + 3.0), -ua * amb)
-        return offset, np.full(n, ua)
-    draw = np.zeros(n) if draw_m3_per_s is None else np.asarray(draw_m3_per_s, dtype=float)
-    w = draw * float(water.volumetric_heat_capacity_j_per_m3_k(sink.setpoint_c))
-    room = profile.heat_loop.plant_room_temp_c
-    offset = -w * sink.mains_temp_c - sink.loss_ua_w_per_k * room
-    return offset, w + sink.loss_ua_w_per_k
+    return {
+        sink_id: model.loss_line_w(
+            times_s, ambient_c, draw_m3_per_s.get(sink_id), settings.setpoint_c(model.sink)
+        )
+        for sink_id, model in models.items()
+    }
 
 
 @dataclass
@@ -152,7 +124,11 @@ def _due_profile(
 
 @dataclass(frozen=True)
 class Forecast:
-    """What the planner needs to know about the horizon (arrays of ``n`` steps)."""
+    """What the planner needs to know about the horizon (arrays of ``n`` steps).
+
+    ``sink_loss_w`` is each sink's demand: its loss line ``(offset [W], slope [W/K])``
+    at the middle of each step, from the sink models with the set point in force.
+    """
 
     ambient_c: Array
     must_run_w: Mapping[str, Array]
@@ -160,14 +136,22 @@ class Forecast:
     draw_m3_per_s: Mapping[str, Array]
     queue_due_kwh: Mapping[str, Array]
     queue_kwh: Mapping[str, float]
+    sink_loss_w: Mapping[str, tuple[Array, Array]] = field(default_factory=dict)
 
 
 class Forecaster(Protocol):
     def observe(self, state: SiteState) -> None:
         """Learn from the latest state (called on every fast decision)."""
 
-    def forecast(self, state: SiteState, start_s: float, step_s: float, n: int) -> Forecast:
-        """Forecast ``n`` steps of ``step_s`` from ``start_s``."""
+    def forecast(
+        self,
+        state: SiteState,
+        settings: OperatorSettings,
+        start_s: float,
+        step_s: float,
+        n: int,
+    ) -> Forecast:
+        """Forecast ``n`` steps of ``step_s`` from ``start_s`` (set points from ``settings``)."""
         ...
 
 
@@ -183,16 +167,6 @@ class FutureSource(Protocol):
     def draw_m3_per_s(self, sink_id: str, time_s: float) -> float: ...
 
     def queue_jobs(self, group_id: str) -> list[tuple[float, float]]: ...
-
-
-def standard_draw_shape(time_s: float) -> float:
-    """Standard two-peak daily draw shape [1/s] (VDI 6002-1 style; mean 1/86400)."""
-    hour = (time_s % SECONDS_PER_DAY) / 3600.0
-    morning = math.exp(-0.5 * ((hour - 7.5) / 1.2) ** 2)
-    evening = math.exp(-0.5 * ((hour - 19.5) / 1.8) ** 2)
-    base = 0.15
-    norm = base * 24.0 + math.sqrt(2 * math.pi) * (1.2 + 1.8)
-    return (base + morning + evening) / norm / 3600.0
 
 
 class _SlotMeans:
@@ -246,6 +220,7 @@ class HistoryForecaster:
         self, profile: SiteProfile, step_s: float = 900.0, deadline_margin_h: float = 1.0
     ) -> None:
         self.profile = profile
+        self.sink_models = models_for(profile)
         self.step_s = step_s
         self.deadline_margin_h = deadline_margin_h
         self.slots_per_day = round(SECONDS_PER_DAY / step_s)
@@ -310,7 +285,14 @@ class HistoryForecaster:
                 arrived = queued - self._slot_queue[g.id] + self._ran_kwh[g.id]
                 self.arrivals[g.id].put(slot, max(0.0, arrived))
 
-    def forecast(self, state: SiteState, start_s: float, step_s: float, n: int) -> Forecast:
+    def forecast(
+        self,
+        state: SiteState,
+        settings: OperatorSettings,
+        start_s: float,
+        step_s: float,
+        n: int,
+    ) -> Forecast:
         p = self.profile
         first = math.floor(start_s / step_s + 1e-9)
         slots = first + np.arange(n)
@@ -345,12 +327,14 @@ class HistoryForecaster:
             jobs = [(j[0], j[1]) for j in self.ages[g.id].jobs]
             due[g.id] = _due_profile(jobs, start_s, step_s, n, window)
             queue[g.id] = state.value_or(f"rack.{g.id}.queued_kwh", 0.0)
-        draws = {
-            s.id: np.array([s.draw_m3_per_day * standard_draw_shape(t + step_s / 2) for t in times])
-            for s in p.sinks
-            if isinstance(s, DhwSink)
-        }
-        return Forecast(ambient, must, arrivals, draws, due, queue)
+        mids: Array = (times + step_s / 2).astype(np.float64)
+        draws: dict[str, Array] = {}
+        for sink_id, model in self.sink_models.items():
+            expected = model.draw_forecast_m3_per_s(mids)
+            if expected is not None:
+                draws[sink_id] = expected
+        losses = sink_loss_lines(self.sink_models, settings, mids, ambient, draws)
+        return Forecast(ambient, must, arrivals, draws, due, queue, losses)
 
 
 class OracleForecaster:
@@ -360,17 +344,25 @@ class OracleForecaster:
         self, profile: SiteProfile, future: FutureSource, deadline_margin_h: float = 1.0
     ) -> None:
         self.profile = profile
+        self.sink_models = models_for(profile)
         self.future = future
         self.deadline_margin_h = deadline_margin_h
 
     def observe(self, state: SiteState) -> None:
         return None
 
-    def forecast(self, state: SiteState, start_s: float, step_s: float, n: int) -> Forecast:
+    def forecast(
+        self,
+        state: SiteState,
+        settings: OperatorSettings,
+        start_s: float,
+        step_s: float,
+        n: int,
+    ) -> Forecast:
         p = self.profile
         f = self.future
         times = start_s + step_s * np.arange(n)
-        mids = times + step_s / 2
+        mids: Array = (times + step_s / 2).astype(np.float64)
         ambient = np.array([f.ambient_c(t) for t in mids])
         must = {g.id: np.array([f.must_run_w(g.id, t) for t in mids]) for g in p.rack_groups}
         arrivals = {
@@ -378,9 +370,9 @@ class OracleForecaster:
             for g in p.rack_groups
         }
         draws = {
-            s.id: np.array([f.draw_m3_per_s(s.id, t) for t in mids])
-            for s in p.sinks
-            if isinstance(s, DhwSink)
+            sink_id: np.array([f.draw_m3_per_s(sink_id, t) for t in mids])
+            for sink_id, model in self.sink_models.items()
+            if model.has_draws
         }
         due: dict[str, Array] = {}
         queue: dict[str, float] = {}
@@ -389,4 +381,5 @@ class OracleForecaster:
             window = (g.deadline_h - self.deadline_margin_h) * 3600.0
             due[g.id] = _due_profile(jobs, start_s, step_s, n, window)
             queue[g.id] = sum(kwh for _, kwh in jobs)
-        return Forecast(ambient, must, arrivals, draws, due, queue)
+        losses = sink_loss_lines(self.sink_models, settings, mids, ambient, draws)
+        return Forecast(ambient, must, arrivals, draws, due, queue, losses)

@@ -26,19 +26,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from thermalctl.config.site import DhwSink, PoolSink, SiteProfile, SpaceHeatingSink
+from thermalctl.config.site import SiteProfile
 from thermalctl.control import planner
 from thermalctl.control.forecast import (
     Forecaster,
     FutureSource,
     HistoryForecaster,
     OracleForecaster,
-    sink_loss_lines,
     time_of_use_price,
 )
 from thermalctl.control.policy import BaselinePolicy
+from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
-from thermalctl.physics import water
 from thermalctl.points import Decision, Mode
 
 __all__ = ["PlanningPolicy", "PolicyStats", "build_policy"]
@@ -84,6 +83,7 @@ class PlanningPolicy:
         self.forecaster = forecaster
         self.model = planner.build(profile, settings)
         self.settings = self.model.settings
+        self.sink_models = self.model.sink_models
         self.solver = planner.make_solver(self.model, backend)
         self.baseline = BaselinePolicy(profile)
         self.current: planner.Plan | None = None
@@ -93,11 +93,11 @@ class PlanningPolicy:
         self._must_forecast: dict[str, np.ndarray] = {}
 
     # -- slow job ------------------------------------------------------------------
-    def plan(self, state: SiteState) -> None:
+    def plan(self, state: SiteState, settings: OperatorSettings) -> None:
         step = self.settings.step_s
         start = math.floor(state.now_s / step + 1e-9) * step
         self.stats.plans += 1
-        inputs = self._inputs(state, start)
+        inputs = self._inputs(state, settings, start)
         if isinstance(inputs, str):
             self._fail(inputs)
             return
@@ -124,35 +124,33 @@ class PlanningPolicy:
         self.current = None
         self._reason = reason
 
-    def _inputs(self, state: SiteState, start_s: float) -> planner.PlanInputs | str:
+    def _inputs(
+        self, state: SiteState, settings: OperatorSettings, start_s: float
+    ) -> planner.PlanInputs | str:
         p = self.profile
         s = self.settings
         n = s.horizon_steps
         stale = p.limits.stale_after_s
         temps: dict[str, float] = {}
         top_above_mean: dict[str, float] = {}
-        for sink in p.sinks:
-            value = state.value(f"sink.{sink.id}.temp_c", stale)
+        for sink_id, model in self.sink_models.items():
+            value = state.value(f"sink.{sink_id}.temp_c", stale)
             if value is None:
-                return f"sink.{sink.id}.temp_c unusable"
-            temps[sink.id] = value
-            mean = state.value(f"sink.{sink.id}.mean_temp_c", stale)
-            if isinstance(sink, DhwSink) and mean is not None and math.isfinite(mean):
+                return f"sink.{sink_id}.temp_c unusable"
+            temps[sink_id] = value
+            mean = state.value(f"sink.{sink_id}.mean_temp_c", stale)
+            if model.stratified and mean is not None and math.isfinite(mean):
                 # Plan a stratified tank on its stored heat (energy-mean temperature),
                 # not on its top: see thermalctl.control.planner.update, Notes.
-                temps[sink.id] = mean
-                top_above_mean[sink.id] = max(0.0, value - mean)
-        fc = self.forecaster.forecast(state, start_s, s.step_s, n)
+                temps[sink_id] = mean
+                top_above_mean[sink_id] = max(0.0, value - mean)
+        fc = self.forecaster.forecast(state, settings, start_s, s.step_s, n)
         mids = (start_s + s.step_s * (np.arange(n) + 0.5)).astype(np.float64)
-        losses = {
-            sink.id: sink_loss_lines(p, sink, mids, fc.ambient_c, fc.draw_m3_per_s.get(sink.id))
-            for sink in p.sinks
-        }
+        losses = fc.sink_loss_w
         draw_w_per_k = {
-            sink.id: fc.draw_m3_per_s[sink.id]
-            * float(water.volumetric_heat_capacity_j_per_m3_k(sink.setpoint_c))
-            for sink in p.sinks
-            if isinstance(sink, DhwSink)
+            sink_id: model.draw_w_per_k(fc.draw_m3_per_s[sink_id])
+            for sink_id, model in self.sink_models.items()
+            if model.has_draws
         }
         inputs = planner.PlanInputs(
             start_s=start_s,
@@ -164,8 +162,9 @@ class PlanningPolicy:
             ambient_c=fc.ambient_c,
             sink_loss_w=losses,
             draw_w_per_k=draw_w_per_k,
-            price_eur_per_kwh=time_of_use_price(p.prices, mids),
+            price_eur_per_kwh=time_of_use_price(p.prices, mids, p.site.timezone),
             tank_top_above_mean_k=top_above_mean,
+            setpoint_c={sink.id: settings.setpoint_c(sink) for sink in p.sinks},
         )
         arrays = [fc.ambient_c, *fc.must_run_w.values(), *fc.arrivals_kwh.values()]
         arrays += [a for pair in losses.values() for a in pair]
@@ -176,18 +175,18 @@ class PlanningPolicy:
         return inputs
 
     # -- fast job ------------------------------------------------------------------
-    def decide(self, state: SiteState) -> Decision:
+    def decide(self, state: SiteState, settings: OperatorSettings) -> Decision:
         self.forecaster.observe(state)
         plan = self.current
         k = None if plan is None else plan.step_index(state.now_s)
         if plan is None or k is None or k >= MAX_PLAN_AGE_STEPS:
-            return self._fallback(state, self._reason or "plan expired")
+            return self._fallback(state, settings, self._reason or "plan expired")
         p = self.profile
         stale = p.limits.stale_after_s
         temps = {s.id: state.value(f"sink.{s.id}.temp_c", stale) for s in p.sinks}
         supply = state.value("loop.supply_temp_c", stale)
         if supply is None or any(t is None for t in temps.values()):
-            return self._fallback(state, "sink or loop temperature unusable")
+            return self._fallback(state, settings, "sink or loop temperature unusable")
 
         caps: dict[str, float] = {}
         captured_w = 0.0
@@ -204,11 +203,15 @@ class PlanningPolicy:
         loop_max = self.model.loop_max_c
         surplus = max(0.0, captured_w - sum(planned.values()) - planned_dump)
         surplus += LOOP_FEEDBACK_W_PER_K * max(0.0, supply - (loop_max - LOOP_FEEDBACK_BAND_K))
-        lows = {s.id: self._low_c(s) for s in p.sinks}
+        models = self.sink_models
+        lows = {s.id: models[s.id].feedback_low_c(settings.setpoint_c(s)) for s in p.sinks}
         below = {s.id for s in p.sinks if (temps[s.id] or 0.0) < lows[s.id]}
-        # Hot water below its band has no backup of its own (only draws are topped up):
-        # it goes first. Pools and buildings below their backup point are held by it.
-        needy = {s.id for s in p.sinks if s.id in below and isinstance(s, DhwSink)} or below
+        # A sink whose backup does not heat it (hot water: the boiler only tops up draws)
+        # goes first when it is low. Pools and buildings below their backup point are
+        # held by that backup.
+        needy = {
+            sink_id for sink_id in below if not models[sink_id].backup_heats_sink
+        } or below
         open_sinks = [
             s
             for s in p.sinks
@@ -246,16 +249,10 @@ class PlanningPolicy:
             backup_heat_w={s.id: float(plan.backup_w[s.id][k]) for s in p.sinks},
         )
 
-    def _low_c(self, sink: PoolSink | DhwSink | SpaceHeatingSink) -> float:
-        """Temperature below which a sink takes all the heat it can get [degC]."""
-        if isinstance(sink, DhwSink):
-            return sink.band_low_c + self.settings.dhw_comfort_margin_k / 2
-        return sink.setpoint_c - self.settings.backup_hold_below_setpoint_k
-
-    def _fallback(self, state: SiteState, reason: str) -> Decision:
+    def _fallback(self, state: SiteState, settings: OperatorSettings, reason: str) -> Decision:
         self.stats.fallback_decisions += 1
         self.stats.last_reason = reason
-        base = self.baseline.decide(state)
+        base = self.baseline.decide(state, settings)
         return dataclasses.replace(
             base, policy=self.name, reasons=(*base.reasons, f"{reason}: baseline thermostat")
         )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from thermalctl.config.site import CRITICAL_SIGNALS, SiteProfile
 from thermalctl.control.state import SiteState
-from thermalctl.physics import drycooler, water
+from thermalctl.models.loop import HeatLoopModel
 from thermalctl.points import Alarm, AlarmSeverity, Decision, Mode, Quality
 
 __all__ = ["CRITICAL_SIGNALS", "SafetyVerdict", "check", "dump_capacity_w", "safe_decision"]
@@ -29,9 +29,6 @@ __all__ = ["CRITICAL_SIGNALS", "SafetyVerdict", "check", "dump_capacity_w", "saf
 #: Ambient assumed for the dump's capacity when the outdoor sensor is unusable [degC]
 #: (a hot summer afternoon: the conservative side).
 WORST_CASE_AMBIENT_C = 35.0
-#: Volumetric heat capacity of outdoor air, rho * cp at about 20 degC and sea level
-#: (1.2 kg/m3 x 1006 J/(kg K)) [J/(m3 K)].
-AIR_VOLUMETRIC_HEAT_CAPACITY_J_PER_M3_K = 1.2 * 1006.0
 
 
 @dataclass(frozen=True)
@@ -111,20 +108,11 @@ def check(state: SiteState, profile: SiteProfile, bound: frozenset[str]) -> Safe
 
 
 def dump_capacity_w(profile: SiteProfile, ambient_c: float | None) -> float:
-    """Heat the dry cooler can reject with the loop at its supply trip temperature [W]."""
-    loop = profile.heat_loop
-    t_loop = profile.limits.coolant_supply_trip_c
-    c_loop = (
-        (loop.flow_m3_per_h / 3600.0)
-        * water.density_kg_per_m3(t_loop)
-        * (water.specific_heat_j_per_kg_k(t_loop))
-    )
-    c_air = loop.dry_cooler.air_flow_m3_per_s * AIR_VOLUMETRIC_HEAT_CAPACITY_J_PER_M3_K
+    """Heat the dry cooler can reject with the loop at its supply trip temperature [W]
+    (the site's :class:`~thermalctl.models.loop.HeatLoopModel`, air side included)."""
     amb = WORST_CASE_AMBIENT_C if ambient_c is None else ambient_c
-    capacity = drycooler.rejection_capacity_w(
-        loop.dry_cooler.ua_w_per_k, t_loop, amb, c_loop, c_air
-    )
-    return max(0.0, float(capacity))
+    loop = HeatLoopModel.from_profile(profile)
+    return loop.dump_capacity_w(profile.limits.coolant_supply_trip_c, amb)
 
 
 def safe_decision(state: SiteState, profile: SiteProfile, verdict: SafetyVerdict) -> Decision:

@@ -1,7 +1,9 @@
 """``thermalctl calibrate``: fit pool and tank loss parameters from the local store.
 
-Reads the logged sink temperatures and heat flows, averages them onto a regular grid
-and fits with :mod:`thermalctl.physics.calibration`:
+Reads the logged sink signals each sink model asks for
+(:attr:`thermalctl.models.sinks.SinkModel.calibration_signals`), averages them onto a
+regular grid and lets the model fit (:meth:`~thermalctl.models.sinks.SinkModel.fit_losses`,
+with :mod:`thermalctl.physics.calibration`):
 
 * pool: ``loss_scale`` (multiplies the ASHRAE loss model) and ``extra_ua_w_per_k``,
   with heat in = heat-exchanger heat + backup heat, hall air from
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,9 @@ import pandas as pd
 
 from thermalctl.adapters.store import LocalStore
 from thermalctl.config.loader import DEFAULT_SITE, load_site
-from thermalctl.config.site import DhwSink, PoolSink, SiteProfile
-from thermalctl.control.forecast import pool_cover_on, standard_draw_shape
-from thermalctl.physics import calibration, pool, tank
+from thermalctl.config.site import SiteProfile
+from thermalctl.models.sinks import CalibrationData, SinkModel, models_for
+from thermalctl.physics import calibration
 
 __all__ = ["CalibrationError", "add_arguments", "calibrate", "run"]
 
@@ -38,8 +39,6 @@ GRID_S = 900.0
 #: Fewest grid intervals a fit accepts: 24 x 15 min = 6 h, so each fitted parameter has
 #: at least ~10 residuals per unknown and a pool its day/cover change at best.
 MIN_INTERVALS = 24
-#: Height-to-diameter ratio of hot-water tanks (as in the simulated plant).
-TANK_ASPECT_RATIO = 2.5
 
 
 class CalibrationError(ValueError):
@@ -82,63 +81,20 @@ def _seconds(frame: pd.DataFrame) -> np.ndarray:
     return np.array([stamp.timestamp() for stamp in frame.index], dtype=float)
 
 
-def _dt(frame: pd.DataFrame) -> np.ndarray:
-    return np.diff(_seconds(frame))
-
-
-def _fit_pool(store: LocalStore, sink: PoolSink) -> dict[str, Any]:
+def _fit(store: LocalStore, model: SinkModel) -> dict[str, Any]:
+    names = model.calibration_signals
     frame = _aligned(
         store,
-        {
-            "temp": f"sink.{sink.id}.temp_c",
-            "heat": f"sink.{sink.id}.heat_w",
-            "backup": f"sink.{sink.id}.backup_heat_w",
-            "air": f"sink.{sink.id}.air_temp_c",
-        },
-        ["temp", "heat"],
+        {name: f"sink.{model.id}.{suffix}" for name, suffix in names.items()},
+        list(model.calibration_required),
     )
-    _check(frame, f"sink.{sink.id}.temp_c + sink.{sink.id}.heat_w")
-    heat = frame["heat"].to_numpy() + frame["backup"].fillna(0.0).to_numpy()
-    air = frame["air"].fillna(sink.hall_air_temp_c).to_numpy()
-    seconds = _seconds(frame)
-    result = calibration.fit_pool_loss(
-        frame["temp"].to_numpy(),
-        air,
-        sink.hall_relative_humidity,
-        heat,
-        _dt(frame),
-        sink.area_m2,
-        sink.volume_m3,
-        activity_factor=sink.activity_factor,
-        cover_on=pool_cover_on(sink, seconds),
-        bathers_per_day=sink.fresh_water_m3_per_day / pool.FRESH_WATER_PER_BATHER_M3,
-        mains_temp_c=sink.mains_temp_c,
-        ground_ua_w_per_k=sink.ground_ua_w_per_k,
+    required = " + ".join(f"sink.{model.id}.{names[n]}" for n in model.calibration_required)
+    _check(frame, required)
+    data = CalibrationData(
+        times_s=_seconds(frame),
+        columns={name: frame[name].to_numpy(dtype=float) for name in names},
     )
-    return _report(result)
-
-
-def _fit_tank(store: LocalStore, sink: DhwSink, profile: SiteProfile) -> dict[str, Any]:
-    frame = _aligned(
-        store, {"temp": f"sink.{sink.id}.temp_c", "heat": f"sink.{sink.id}.heat_w"},
-        ["temp", "heat"],
-    )
-    _check(frame, f"sink.{sink.id}.temp_c + sink.{sink.id}.heat_w")
-    diameter = (4.0 * sink.volume_m3 / (math.pi * TANK_ASPECT_RATIO)) ** (1.0 / 3.0)
-    params = tank.TankParams(
-        volume_m3=sink.volume_m3,
-        height_m=TANK_ASPECT_RATIO * diameter,
-        node_count=sink.nodes,
-        loss_ua_w_per_k=sink.loss_ua_w_per_k,
-    )
-    temps = np.repeat(frame["temp"].to_numpy()[:, None], sink.nodes, axis=1)
-    seconds = _seconds(frame)
-    draws = sink.draw_m3_per_day * np.array([standard_draw_shape(t) for t in seconds])
-    result = calibration.fit_tank_loss(
-        temps, _dt(frame), draws, sink.mains_temp_c, frame["heat"].to_numpy(),
-        profile.heat_loop.plant_room_temp_c, params,
-    )
-    return _report(result)
+    return _report(model.fit_losses(data))
 
 
 def _report(result: calibration.FitResult) -> dict[str, Any]:
@@ -155,14 +111,12 @@ def calibrate(profile: SiteProfile, store: LocalStore) -> dict[str, Any]:
     """Fit every sink that has a model; raises :class:`CalibrationError` if none could."""
     out: dict[str, Any] = {}
     errors: list[str] = []
-    for sink in profile.sinks:
+    for sink_id, model in models_for(profile).items():
+        if not model.calibration_signals:
+            out[sink_id] = {"skipped": f"no calibration model for {model.kind} sinks"}
+            continue
         try:
-            if isinstance(sink, PoolSink):
-                out[sink.id] = _fit_pool(store, sink)
-            elif isinstance(sink, DhwSink):
-                out[sink.id] = _fit_tank(store, sink, profile)
-            else:
-                out[sink.id] = {"skipped": "no calibration model for space heating"}
+            out[sink_id] = _fit(store, model)
         except CalibrationError as exc:
             errors.append(str(exc))
     if errors:

@@ -20,8 +20,9 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from thermalctl.config.site import DhwSink, PoolSink, SiteProfile, SpaceHeatingSink
-from thermalctl.physics import drycooler, hx, pool, tank, water
+from thermalctl.config.site import DhwSink, SiteProfile
+from thermalctl.models.loop import ROOM_COOLING_COP, HeatLoopModel
+from thermalctl.models.sinks import SinkEnvironment, SinkModel, models_for
 from thermalctl.sim.inputs import (
     DrawShape,
     SyntheticWorkload,
@@ -32,37 +33,12 @@ from thermalctl.sim.inputs import (
 
 __all__ = ["Commands", "Plant", "PlantTotals"]
 
-#: Coefficient of performance of the room air cooling that removes the IT heat not
-#: captured into the liquid (a typical CRAC/CRAH chilled-water system; EN 50600-4-2 treats
-#: it as facility load).
-ROOM_COOLING_COP = 4.0
 #: Proportional gain of the dry-cooler loop that holds the coolant supply temperature [W/K].
 DUMP_GAIN_W_PER_K = 8000.0
-#: Backup heaters start this far below the sink set point [K] and reach full output one
-#: proportional band [K] lower.
-BACKUP_OFFSET_K = 0.3
-BACKUP_BAND_K = 0.4
 #: Longest internal integration step [s]: a tenth of the loop's time constant (about 330 s
 #: for both shipped sites: loop heat capacity over the sum of HX, dump-trim and loss
 #: conductances), so explicit Euler stays accurate and stable.
 MAX_SUBSTEP_S = 30.0
-#: Temperature step for the pool loss slope used inside one plant step [K]. Within a step the
-#: pool loss is linearised, loss(T) = loss(T0) + slope (T - T0); the pool moves < 0.05 K per
-#: 15 min, so the error is far below 0.1 % of the loss (and the bookkeeping stays exact).
-POOL_SLOPE_DELTA_K = 0.1
-#: Radiator return temperature above room temperature [K]: half a 20 K design lift.
-SPACE_HEATING_RETURN_ABOVE_ROOM_K = 10.0
-#: Water density times specific heat used for draw-off backup heat [J/(m3 K)].
-DRAW_RHO_CP_J_PER_M3_K = 1000.0 * 4186.0
-
-
-#: Height-to-diameter ratio assumed for hot-water tanks (typical vertical cylinders).
-TANK_ASPECT_RATIO = 2.5
-
-
-def _tank_height_m(volume_m3: float) -> float:
-    diameter = (4.0 * volume_m3 / (math.pi * TANK_ASPECT_RATIO)) ** (1.0 / 3.0)
-    return TANK_ASPECT_RATIO * diameter
 
 
 @dataclass
@@ -113,46 +89,22 @@ class Plant:
         self.profile = profile
         self.time_s = start_s
         loop = profile.heat_loop
+        #: The heat loop and one model per sink: all physics of the plant comes from them.
+        self.loop = HeatLoopModel.from_profile(profile)
+        self.sink_models: dict[str, SinkModel] = models_for(profile)
         self.loop_temp_c = loop.supply_temp_setpoint_c
-        # Water properties at the loop's design temperature, evaluated once (the loop
-        # swings a few kelvin; the properties change by < 0.3 % over that).
-        t_design = loop.supply_temp_setpoint_c
-        rho_cp = float(
-            water.density_kg_per_m3(t_design) * water.specific_heat_j_per_kg_k(t_design)
-        )
-        self.loop_capacity_j_per_k = loop.volume_m3 * rho_cp
-        self.loop_capacity_rate_w_per_k = loop.flow_m3_per_h / 3600.0 * rho_cp
-        c_loop = self.loop_capacity_rate_w_per_k
-        # Both exchangers work between two fixed capacity rates, so their duty is exactly
-        # proportional to the inlet temperature difference: evaluate eps * C_min once.
-        self.hx_w_per_k = float(
-            hx.plate_hx_duty_w(loop.hx.ua_w_per_k, 1.0, 0.0, c_loop, c_loop, loop.hx.arrangement)
-        )
-        self.dump_w_per_k = float(
-            drycooler.rejection_capacity_w(loop.dry_cooler.ua_w_per_k, 1.0, 0.0, c_loop)
-        )
-        self._pool_loss_cache: dict[tuple[str, float, bool], tuple[float, float]] = {}
-        self.sink_capacity_j_per_k = {
-            s.id: s.volume_m3 * float(water.volumetric_heat_capacity_j_per_m3_k(s.setpoint_c))
-            for s in profile.sinks
-            if isinstance(s, PoolSink)
-        }
+        self.loop_capacity_j_per_k = self.loop.capacity_j_per_k
+        self.loop_capacity_rate_w_per_k = self.loop.capacity_rate_w_per_k
+        self.hx_w_per_k = self.loop.hx_w_per_k
+        self.dump_w_per_k = self.loop.dump_w_per_k
         self.sink_temp_c: dict[str, float] = {}
+        #: Node temperatures, top first, of every sink with more than one node (tanks).
         self.tank_nodes_c: dict[str, list[float]] = {}
-        for sink in profile.sinks:
-            self.sink_temp_c[sink.id] = sink.setpoint_c
-            if isinstance(sink, DhwSink):
-                self.tank_nodes_c[sink.id] = [sink.setpoint_c] * sink.nodes
-        self.tank_params = {
-            s.id: tank.TankParams(
-                volume_m3=s.volume_m3,
-                height_m=_tank_height_m(s.volume_m3),
-                node_count=s.nodes,
-                loss_ua_w_per_k=s.loss_ua_w_per_k,
-            )
-            for s in profile.sinks
-            if isinstance(s, DhwSink)
-        }
+        for sink_id, model in self.sink_models.items():
+            nodes = model.initial_nodes_c()
+            self.sink_temp_c[sink_id] = model.sensor_temp_c(nodes)
+            if model.stratified:
+                self.tank_nodes_c[sink_id] = nodes
         self.workloads: dict[str, Workload] = {
             g.id: SyntheticWorkload(g, profile.simulation.seed + i)
             for i, g in enumerate(profile.rack_groups)
@@ -178,7 +130,7 @@ class Plant:
         self.backup_heat_w = {s.id: 0.0 for s in profile.sinks}
         self.dump_heat_w = 0.0
         self.dump_fan_w = 0.0
-        self.pump_w = loop.pump_rated_power_w
+        self.pump_w = self.loop.pump_w
         self.facility_w = 0.0
         self.ambient = Weather(10.0, 0.7, 3.0)
         self.heat_path_fault = False
@@ -203,9 +155,9 @@ class Plant:
     def return_temp_c(self) -> float:
         """Coolant from the racks: loop temperature plus the captured heat's rise."""
         captured = sum(
-            self.group_power_w[g.id] * g.capture_fraction for g in self.profile.rack_groups
+            self.loop.captured_w(g, self.group_power_w[g.id]) for g in self.profile.rack_groups
         )
-        return self.loop_temp_c + captured / self.loop_capacity_rate_w_per_k
+        return self.loop.return_temp_c(self.loop_temp_c, captured)
 
     def balance_residual_kwh(self) -> float:
         """IT electricity minus where its heat went (should be ~0)."""
@@ -249,7 +201,7 @@ class Plant:
             if arrived > 0:
                 queue.append(_Job(now, arrived))
                 self._queued_kwh[g.id] += arrived
-            must_w = min(g.idle_power_w + wl.must_run_w(now), g.max_power_w)
+            must_w = self.loop.must_run_w(g, wl.must_run_w(now))
             cap = commands.gpu_power_cap_w.get(g.id, g.max_power_w)
             headroom_w = max(0.0, min(cap, g.max_power_w) - must_w)
             want_w = self.queued_kwh(g.id) * 3.6e6 / dt_s
@@ -271,19 +223,22 @@ class Plant:
             self._queued_kwh[g.id] = self._queued_kwh[g.id] - defer_w * kwh_per_w if queue else 0.0
             self.group_power_w[g.id] = power
             it_w += power
-            captured_w += power * g.capture_fraction
+            captured_w += self.loop.captured_w(g, power)
             t.group_it_kwh[g.id] += power * kwh_per_w
         uncaptured_w = it_w - captured_w
 
         # Heat to the sinks through their plate heat exchangers (duty = eps C_min dT).
         loop_temp = self.loop_temp_c
         sink_w: dict[str, float] = {}
+        nodes: dict[str, list[float]] = {}
         for sink in p.sinks:
-            t_sink = self._sink_hx_temp(sink)
+            model = self.sink_models[sink.id]
+            nodes[sink.id] = self.tank_nodes_c.get(sink.id) or [self.sink_temp_c[sink.id]]
+            t_sink = model.hx_inlet_temp_c(nodes[sink.id])
             if self.heat_path_fault or loop_temp <= t_sink:
                 sink_w[sink.id] = 0.0
                 continue
-            duty = self.hx_w_per_k * (loop_temp - t_sink)
+            duty = self.loop.hx_duty_w(loop_temp, t_sink)
             request = max(0.0, commands.sink_heat_request_w.get(sink.id, 0.0))
             sink_w[sink.id] = min(request, duty, sink.max_heat_w)
 
@@ -292,14 +247,12 @@ class Plant:
         dump_w = 0.0
         fan_w = 0.0
         if commands.dump_on:
-            capacity = self.dump_w_per_k * max(0.0, loop_temp - weather.temp_c)
+            capacity = self.loop.dump_capacity_w(loop_temp, weather.temp_c)
             trim = DUMP_GAIN_W_PER_K * (loop_temp - loop.supply_temp_setpoint_c)
             wanted = max(commands.dump_heat_request_w, trim)
             dump_w = min(max(0.0, wanted), capacity)
-            if capacity > 0:
-                # Fan affinity law P = P_rated n^3 (thermalctl.physics.drycooler.fan_power_w).
-                fan_w = loop.dry_cooler.rated_fan_power_w * min(1.0, dump_w / capacity) ** 3
-        loss_w = loop.loss_ua_w_per_k * (loop_temp - loop.plant_room_temp_c)
+            fan_w = self.loop.dump_fan_w(dump_w, capacity)
+        loss_w = self.loop.loss_w(loop_temp)
 
         # Loop energy balance (explicit Euler on the mixed loop temperature).
         net_w = captured_w - sum(sink_w.values()) - dump_w - loss_w
@@ -307,19 +260,25 @@ class Plant:
 
         # Sinks: their own heat balance and backup heaters.
         for sink in p.sinks:
-            backup_w = self._step_sink(sink, sink_w[sink.id], dt_s, weather)
+            model = self.sink_models[sink.id]
+            env = SinkEnvironment(now, weather.temp_c, self._draw_m3_per_s(sink.id, now))
+            stepped = model.step(nodes[sink.id], sink_w[sink.id], dt_s, env)
+            if model.stratified:
+                self.tank_nodes_c[sink.id] = stepped.nodes_c
+            temp = model.sensor_temp_c(stepped.nodes_c)
+            self.sink_temp_c[sink.id] = temp
+            backup_w = stepped.backup_w
             self.sink_heat_w[sink.id] = sink_w[sink.id]
             self.backup_heat_w[sink.id] = backup_w
             t.sink_kwh[sink.id] += sink_w[sink.id] * kwh_per_w
             t.backup_kwh[sink.id] += backup_w * kwh_per_w
-            temp = self.sink_temp_c[sink.id]
-            outside = max(0.0, sink.band_low_c - temp, temp - sink.band_high_c)
-            t.comfort_violation_kh += outside * dt_s / 3600.0
-            t.sink_comfort_violation_kh[sink.id] += outside * dt_s / 3600.0
+            outside_kh = model.comfort_violation_k(temp) * dt_s / 3600.0
+            t.comfort_violation_kh += outside_kh
+            t.sink_comfort_violation_kh[sink.id] += outside_kh
 
         # Facility power inside the boundary (ISO/IEC 30134-2: all energy to the data centre).
         r = p.reporting
-        self.pump_w = loop.pump_rated_power_w
+        self.pump_w = self.loop.pump_w
         facility_w = (
             it_w * (1.0 + r.ups_loss_fraction)
             + r.overhead_power_w
@@ -365,89 +324,14 @@ class Plant:
         """Hot-water draw of ``sink`` at ``time_s`` [m3/s] (the oracle may peek)."""
         return sink.draw_m3_per_day * self.draw_shape(time_s)
 
+    def _draw_m3_per_s(self, sink_id: str, time_s: float) -> float:
+        """Draw from any sink [m3/s]: zero for sinks nothing is drawn from."""
+        model = self.sink_models[sink_id]
+        if not model.has_draws:
+            return 0.0
+        return self.dhw_draw_m3_per_s(model.sink, time_s)  # type: ignore[arg-type]
+
     def tank_mean_temp_c(self, sink_id: str) -> float:
         """Energy-mean temperature of a hot-water tank [degC] (equal node volumes), as a
         string of tank sensors measures it; the top is ``sink_temp_c``."""
-        nodes = self.tank_nodes_c[sink_id]
-        return sum(nodes) / len(nodes)
-
-    def _sink_hx_temp(self, sink: PoolSink | DhwSink | SpaceHeatingSink) -> float:
-        """Temperature of the sink side entering the heat exchanger."""
-        if isinstance(sink, DhwSink):
-            # Preheat coil in the lower third: it sees the mean of the nodes it occupies
-            # (thermalctl.physics.tank default heat_in_node_fractions).
-            nodes = self.tank_nodes_c[sink.id]
-            coil = max(1, math.ceil(len(nodes) / 3))
-            return sum(nodes[-coil:]) / coil
-        if isinstance(sink, SpaceHeatingSink):
-            return self.sink_temp_c[sink.id] + SPACE_HEATING_RETURN_ABOVE_ROOM_K
-        return self.sink_temp_c[sink.id]
-
-    def _backup_w(self, sink: PoolSink | DhwSink | SpaceHeatingSink, temp_c: float) -> float:
-        start = sink.setpoint_c - BACKUP_OFFSET_K
-        share = min(1.0, max(0.0, (start - temp_c) / BACKUP_BAND_K))
-        return share * sink.backup.max_heat_w
-
-    def pool_cover_on(self, sink: PoolSink, time_s: float) -> bool:
-        if sink.cover_hours is None:
-            return False
-        hour = (time_s % 86400.0) / 3600.0
-        a, b = sink.cover_hours
-        return (a <= hour < b) if a < b else (hour >= a or hour < b)
-
-    def _pool_loss_line(self, sink: PoolSink, temp_c: float, cover: bool) -> tuple[float, float]:
-        """Pool loss [W] at a temperature near ``temp_c`` and its slope [W/K] (cached)."""
-        key = (sink.id, round(temp_c, 1), cover)
-        line = self._pool_loss_cache.get(key)
-        if line is None:
-            line = pool.linearised_heat_loss_w(
-                key[1], delta_k=POOL_SLOPE_DELTA_K, **sink.loss_model_arguments(cover)
-            )
-            if len(self._pool_loss_cache) > 4096:
-                self._pool_loss_cache.clear()
-            self._pool_loss_cache[key] = line
-        return line
-
-    def _step_sink(
-        self, sink: PoolSink | DhwSink | SpaceHeatingSink, heat_w: float, dt_s: float, w: Weather
-    ) -> float:
-        if isinstance(sink, PoolSink):
-            temp = self.sink_temp_c[sink.id]
-            offset, slope = self._pool_loss_line(sink, temp, self.pool_cover_on(sink, self.time_s))
-            loss_w = offset + slope * temp
-            backup_w = self._backup_w(sink, temp)
-            capacity = self.sink_capacity_j_per_k[sink.id]
-            self.sink_temp_c[sink.id] = temp + (heat_w + backup_w - loss_w) * dt_s / capacity
-            return backup_w
-        if isinstance(sink, DhwSink):
-            nodes = self.tank_nodes_c[sink.id]
-            draw = self.dhw_draw_m3_per_s(sink, self.time_s)
-            top = nodes[0]
-            # Backup (downstream boiler) lifts drawn water to the draw temperature.
-            backup_w = draw * DRAW_RHO_CP_J_PER_M3_K * max(0.0, sink.draw_temp_c - top)
-            new_nodes, _terms = tank.step_tank(
-                nodes, dt_s, draw, sink.mains_temp_c, heat_w,
-                self.profile.heat_loop.plant_room_temp_c, self.tank_params[sink.id],
-            )
-            self.tank_nodes_c[sink.id] = new_nodes.tolist()
-            self.sink_temp_c[sink.id] = float(new_nodes[0])
-            return backup_w
-        # Space heating: building as one thermal mass, UA from the design heat load.
-        temp = self.sink_temp_c[sink.id]
-        loss_w = space_heating_loss_w(sink, temp, w.temp_c)
-        backup_w = self._backup_w(sink, temp)
-        self.sink_temp_c[sink.id] = (
-            temp + (heat_w + backup_w - loss_w) * dt_s / sink.thermal_mass_j_per_k
-        )
-        return backup_w
-
-
-def space_heating_loss_w(
-    sink: SpaceHeatingSink, room_temp_c: float, outdoor_temp_c: float
-) -> float:
-    """Building heat loss [W]: UA from the design load; above the heating limit only the
-    internal-gain-corrected remainder (zero once the room is within 3 K of the limit)."""
-    ua = sink.design_heat_w / (sink.indoor_temp_c - sink.design_outdoor_temp_c)
-    if outdoor_temp_c >= sink.heating_limit_temp_c:
-        return max(0.0, ua * (room_temp_c - sink.heating_limit_temp_c - 3.0))
-    return ua * (room_temp_c - outdoor_temp_c)
+        return self.sink_models[sink_id].mean_temp_c(self.tank_nodes_c[sink_id])

@@ -1,0 +1,421 @@
+"""The constraint families of the planning programme.
+
+Each family keeps its rows and everything that changes them in one place:
+``build_rows`` adds its row blocks and matrix entries once per site, ``update`` writes
+its costs, variable bounds, right-hand sides and tagged coefficients for one re-plan.
+A new constraint is a new family appended to :data:`FAMILIES`. Units inside the LP are
+kW, kWh, degC, K and hours; ``dt`` is the step length [h].
+
+==================  =================================================================
+family              rows per step ``k`` (and what its update sets)
+==================  =================================================================
+HeatBalance         sum_g cf_g (must_g + P_g) = sum_s Q_s + D + loop loss + V
+Backlog             B_k = B_{k-1} + arrivals_k - dt P_k (P bounds, electricity cost)
+Deadlines           B_k - LATE_k <= work not yet due at the end of step k
+Ramps               |(must + P)_k - (must + P)_{k-1}| <= ramp dt (only where it binds)
+SinkDynamics        C_s (T_k - T_{k-1}) = dt (Q + BK - loss(T_{k-1}))
+Comfort             T_k + LO_k >= low_s,  T_k - HI_k <= band_high_s
+HxCapacity          Q_k <= k_hx (T_loop_max - offset_s - T_{k-1})
+DrawTopUp           BK_k >= w_k (T_draw - T_k) (the boiler downstream tops up draws)
+DumpCapacity        (no rows) D_k <= dry-cooler capacity at the supply set point
+==================  =================================================================
+
+Here ``P`` is deferrable power, ``B`` backlog, ``Q`` sink heat, ``BK`` backup heat,
+``T`` the planned sink temperature, ``LO``/``HI`` comfort slacks, ``D`` dump, ``V``
+unplaced heat (see :class:`~thermalctl.control.planner.layout.Var` for the names).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from thermalctl.control.planner.layout import Builder, Row, Var
+from thermalctl.models.sinks import SinkModel
+
+if TYPE_CHECKING:
+    from thermalctl.control.planner.programme import (
+        LpData,
+        PlanInputs,
+        PlannerModel,
+        PlannerSite,
+    )
+
+__all__ = ["FAMILIES", "ConstraintFamily", "Replan"]
+
+Array = npt.NDArray[np.float64]
+INF = np.inf
+
+#: Price of comfort-band violation above the band [EUR per K h]: well above the value of
+#: the heat (a 470 m3 pool stores 545 kWh/K, about 45 EUR/K of backup gas), so the planner
+#: never overheats a sink to bank heat.
+PRICE_COMFORT_EUR_PER_K_H = 400.0
+#: Price of planning a sink below its backup thermostat point [EUR per K h]: the sink's own
+#: backup fires there anyway, so the plan must show that backup explicitly.
+PRICE_BELOW_BACKUP_POINT_EUR_PER_K_H = 2000.0
+#: Price of deferred work past its deadline [EUR per kWh per hour late]: ~30x electricity.
+PRICE_LATE_EUR_PER_KWH_H = 10.0
+#: Price of captured heat that fits neither a sink nor the dump [EUR/kWh] (the loop would
+#: overheat and safety would cap the racks).
+PRICE_UNPLACED_EUR_PER_KWH = 20.0
+#: Backlog left at the horizon's end costs this times the dearest electricity [-]: above 1,
+#: so finishing work inside the horizon is always cheaper than leaving it.
+TERMINAL_BACKLOG_PRICE_FACTOR = 1.05
+#: Heat stored in a sink at the horizon's end is worth this share of its backup cost [-]:
+#: below 1, so backup is never burnt just to bank heat.
+TERMINAL_HEAT_VALUE_FRACTION = 0.9
+#: Tie-breaker preferring earlier over later for equal cost [EUR per kWh per step]:
+#: 1e-4 EUR/kWh over 96 steps is < 0.01 EUR/kWh, far below every real price difference.
+EARLY_TIE_BREAK_EUR_PER_KWH_STEP = 1e-4
+#: Dry-cooler fan electricity per unit of heat rejected at design [-] (fan laws give less at
+#: part load; 2 % is a typical full-load figure for adiabatic-free dry coolers).
+DUMP_FAN_KW_PER_KW = 0.02
+
+
+@dataclass(frozen=True)
+class Replan:
+    """What one re-plan's families share: its inputs and values derived once from them."""
+
+    inputs: PlanInputs
+    #: Step length [h].
+    dt_h: float
+    #: Electricity price per step [EUR/kWh].
+    price_eur_per_kwh: Array
+    #: Facility electricity per kWh of IT electricity inside the boundary (UPS loss) [-].
+    facility_factor: float
+    #: Must-run rack power per group and step [kW].
+    must_run_kw: dict[str, Array]
+
+    def setpoint_c(self, model: SinkModel) -> float:
+        """The set point in force for a sink (the operator's, else the profile's) [degC]."""
+        return float(self.inputs.setpoint_c.get(model.id, model.sink.setpoint_c))
+
+    def sink_temp_c(self, model: SinkModel) -> float:
+        """The planned sink temperature now [degC]."""
+        return float(self.inputs.sink_temp_c[model.id])
+
+    def draw_kw_per_k(self, model: SinkModel) -> Array:
+        """Hot-water draw times rho c_p per step [kW/K]."""
+        return np.asarray(self.inputs.draw_w_per_k[model.id], dtype=float) / 1e3
+
+    def top_above_mean_k(self, model: SinkModel) -> float:
+        """Tank top above the planned mean [K] (0 for a sink planned on its sensor)."""
+        excess = self.inputs.tank_top_above_mean_k.get(model.id)
+        return 0.0 if excess is None else max(0.0, float(excess))
+
+    def planned_on_mean(self, model: SinkModel) -> bool:
+        return model.id in self.inputs.tank_top_above_mean_k
+
+
+class ConstraintFamily(Protocol):
+    def build_rows(self, b: Builder, site: PlannerSite) -> None:
+        """Add this family's row blocks and their fixed matrix entries."""
+
+    def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
+        """Write this family's costs, bounds, row bounds and tagged values."""
+
+
+def _set_equal(data: LpData, rows: slice, rhs: Array) -> None:
+    data.row_lower[rows] = rhs
+    data.row_upper[rows] = rhs
+
+
+class HeatBalance:
+    """Captured heat must go somewhere: a sink, the dump, loop losses, or (priced) nowhere.
+
+    The loop loss is taken at the supply set point. Where must-run heat alone is below
+    the loop loss the right-hand side is held at zero: the plan is not forced to run
+    deferrable work to keep the loop warm (the loop simply floats down).
+    """
+
+    def build_rows(self, b: Builder, site: PlannerSite) -> None:
+        row = b.add_rows(Row.HEAT_BALANCE)
+        ks = b.steps
+        for g in site.profile.rack_groups:
+            b.entries(row + ks, b.col(Var.DEFERRABLE_KW, g.id) + ks, g.capture_fraction)
+        for sink in site.profile.sinks:
+            b.entries(row + ks, b.col(Var.SINK_HEAT_KW, sink.id) + ks, -1.0)
+        b.entries(row + ks, b.col(Var.DUMP_KW) + ks, -1.0)
+        b.entries(row + ks, b.col(Var.UNPLACED_KW) + ks, -1.0)
+
+    def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
+        loop = model.site.loop
+        captured_must_kw = sum(
+            g.capture_fraction * replan.must_run_kw[g.id] for g in model.profile.rack_groups
+        )
+        loop_loss_kw = loop.loss_w(loop.supply_setpoint_c) / 1e3
+        rhs = np.minimum(0.0, loop_loss_kw - np.asarray(captured_must_kw, dtype=float))
+        _set_equal(data, model.layout.row(Row.HEAT_BALANCE), rhs)
+        data.cost[model.layout.col(Var.UNPLACED_KW)] = replan.dt_h * PRICE_UNPLACED_EUR_PER_KWH
+
+
+class Backlog:
+    """Deferred work waits in a backlog that arrivals fill and deferrable power empties."""
+
+    def build_rows(self, b: Builder, site: PlannerSite) -> None:
+        ks, later = b.steps, b.later
+        for g in site.profile.rack_groups:
+            power, backlog = b.col(Var.DEFERRABLE_KW, g.id), b.col(Var.BACKLOG_KWH, g.id)
+            row = b.add_rows(Row.BACKLOG, g.id)
+            b.entries(row + ks, backlog + ks, 1.0)
+            b.entries(row + later, backlog + later - 1, -1.0)
+            b.entries(row + ks, power + ks, site.settings.step_h)
+
+    def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
+        lay = model.layout
+        dt = replan.dt_h
+        price = replan.price_eur_per_kwh
+        steps = np.arange(price.size)
+        for g in model.profile.rack_groups:
+            power = lay.col(Var.DEFERRABLE_KW, g.id)
+            data.col_upper[power] = np.maximum(0.0, g.max_power_w / 1e3 - replan.must_run_kw[g.id])
+            data.cost[power] = dt * (
+                price * replan.facility_factor + EARLY_TIE_BREAK_EUR_PER_KWH_STEP * steps
+            )
+            backlog = lay.col(Var.BACKLOG_KWH, g.id)
+            data.cost[backlog.stop - 1] = (
+                TERMINAL_BACKLOG_PRICE_FACTOR * float(price.max()) * replan.facility_factor
+            )
+            rhs = _arrivals_kwh(replan, g.id).copy()
+            rhs[0] += _queue_kwh(replan, g.id)
+            _set_equal(data, lay.row(Row.BACKLOG, g.id), rhs)
+
+
+def _arrivals_kwh(replan: Replan, group_id: str) -> Array:
+    return np.maximum(np.asarray(replan.inputs.arrivals_kwh[group_id], dtype=float), 0.0)
+
+
+def _queue_kwh(replan: Replan, group_id: str) -> float:
+    return max(0.0, float(replan.inputs.queue_kwh[group_id]))
+
+
+class Deadlines:
+    """Work due (deadline minus margin) by the end of a step must be done by then, or
+    booked (and priced) as late."""
+
+    def build_rows(self, b: Builder, site: PlannerSite) -> None:
+        ks = b.steps
+        for g in site.profile.rack_groups:
+            row = b.add_rows(Row.DEADLINE, g.id)
+            b.entries(row + ks, b.col(Var.BACKLOG_KWH, g.id) + ks, 1.0)
+            b.entries(row + ks, b.col(Var.LATE_KWH, g.id) + ks, -1.0)
+
+    def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
+        s = model.settings
+        dt = replan.dt_h
+        for g in model.profile.rack_groups:
+            n = model.layout.horizon_steps
+            arrivals = _arrivals_kwh(replan, g.id)
+            queue = _queue_kwh(replan, g.id)
+            data.cost[model.layout.col(Var.LATE_KWH, g.id)] = dt * PRICE_LATE_EUR_PER_KWH_H
+            # Work due by the end of step k: the waiting queue's due part plus arrivals whose
+            # (margin-shortened) deadline falls inside the horizon.
+            lead_steps = max(0, round((g.deadline_h - s.deadline_margin_h) / dt))
+            due_arrivals = np.zeros(n)
+            if lead_steps < n:
+                due_arrivals[lead_steps:] = np.cumsum(arrivals)[: n - lead_steps]
+            due = np.minimum(np.asarray(replan.inputs.queue_due_kwh[g.id], dtype=float), queue)
+            allowed = queue + np.cumsum(arrivals) - due - due_arrivals
+            data.row_upper[model.layout.row(Row.DEADLINE, g.id)] = np.maximum(allowed, 0.0)
+
+
+class Ramps:
+    """Rack power changes by at most ``ramp_w_per_s`` per second; rows only for groups
+    whose ramp limit can bind within one step."""
+
+    def build_rows(self, b: Builder, site: PlannerSite) -> None:
+        later = b.later
+        step_s = site.settings.step_s
+        for g in site.profile.rack_groups:
+            if g.ramp_w_per_s * step_s >= g.max_power_w - g.idle_power_w:
+                continue
+            power = b.col(Var.DEFERRABLE_KW, g.id)
+            row = b.add_rows(Row.RAMP, g.id)
+            b.entries(row + later, power + later, 1.0)
+            b.entries(row + later, power + later - 1, -1.0)
+
+    def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
+        for g in model.profile.rack_groups:
+            if (Row.RAMP, g.id) not in model.layout.rows:
+                continue
+            ramp_kw = g.ramp_w_per_s * model.settings.step_s / 1e3
+            must = replan.must_run_kw[g.id]
+            must_change_kw = np.diff(must, prepend=must[0])
+            rows = model.layout.row(Row.RAMP, g.id)
+            data.row_lower[rows] = -ramp_kw - must_change_kw
+            data.row_upper[rows] = ramp_kw - must_change_kw
+            data.row_lower[rows.start] = -INF
+            data.row_upper[rows.start] = INF
+
+
+class SinkDynamics:
+    """Each sink is one linear node: ``C (T_k - T_{k-1}) = dt (Q + BK - a_k - b_k T_{k-1})``.
+
+    The loss line (``a_k + b_k T``) comes from the sink model via the forecast; its
+    slope is a tagged coefficient. A sink whose backup only tops up draws (a hot-water
+    preheat tank) has no ``BK`` here. A tank planned on its energy-mean temperature
+    loses its draws at the top, ``top_above_mean_k`` above the mean.
+    """
+
+    def build_rows(self, b: Builder, site: PlannerSite) -> None:
+        ks, later = b.steps, b.later
+        dt = site.settings.step_h
+        for sink_id, sm in site.sink_models.items():
+            temp = b.col(Var.SINK_TEMP_C, sink_id)
+            cap = sm.capacity_kwh_per_k
+            row = b.add_rows(Row.SINK_DYNAMICS, sink_id)
+            b.entries(row + ks, temp + ks, cap)
+            b.entries(row + later, temp + later - 1, -cap, tag=(Row.SINK_DYNAMICS, sink_id))
+            b.entries(row + ks, b.col(Var.SINK_HEAT_KW, sink_id) + ks, -dt)
+            if sm.backup_heats_sink:
+                b.entries(row + ks, b.col(Var.BACKUP_KW, sink_id) + ks, -dt)
+
+    def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
+        lay = model.layout
+        dt = replan.dt_h
+        for sink_id, sm in model.site.sink_models.items():
+            sink = sm.sink
+            cap = sm.capacity_kwh_per_k
+            backup_price = model.backup_price_eur_per_kwh(sink_id)
+            t_init = replan.sink_temp_c(sm)
+            offset_w, slope_w = replan.inputs.sink_loss_w[sink_id]
+            offset_kw = np.asarray(offset_w, dtype=float) / 1e3
+            slope_kw = np.asarray(slope_w, dtype=float) / 1e3
+            data.col_upper[lay.col(Var.SINK_HEAT_KW, sink_id)] = sink.max_heat_w / 1e3
+            backup = lay.col(Var.BACKUP_KW, sink_id)
+            data.col_upper[backup] = sink.backup.max_heat_w / 1e3
+            data.cost[backup] = dt * backup_price
+            temp = lay.col(Var.SINK_TEMP_C, sink_id)
+            data.col_lower[temp] = -INF
+            data.cost[temp.stop - 1] = -TERMINAL_HEAT_VALUE_FRACTION * backup_price * cap
+            rhs = -dt * offset_kw
+            rhs[0] += (cap - dt * slope_kw[0]) * t_init
+            if sm.has_draws and replan.planned_on_mean(sm):
+                # Draws leave at the top, e kelvin above the planned mean.
+                rhs = rhs - dt * replan.draw_kw_per_k(sm) * replan.top_above_mean_k(sm)
+            _set_equal(data, lay.row(Row.SINK_DYNAMICS, sink_id), rhs)
+            data.dynamic_values[(Row.SINK_DYNAMICS, sink_id)] = -(cap - dt * slope_kw[1:])
+
+
+class Comfort:
+    """Keep each sink between its low point and the top of its band (priced slacks).
+
+    The low point is the sink model's: its backup start point below the set point in
+    force (priced high: the plan must show that backup), or for a sink with no backup
+    of its own the bottom of its comfort band plus a margin (priced as discomfort).
+    """
+
+    def build_rows(self, b: Builder, site: PlannerSite) -> None:
+        ks = b.steps
+        for sink_id in site.sink_models:
+            temp = b.col(Var.SINK_TEMP_C, sink_id)
+            row = b.add_rows(Row.COMFORT_LOW, sink_id)
+            b.entries(row + ks, temp + ks, 1.0)
+            b.entries(row + ks, b.col(Var.BELOW_LOW_K, sink_id) + ks, 1.0)
+            row = b.add_rows(Row.COMFORT_HIGH, sink_id)
+            b.entries(row + ks, temp + ks, 1.0)
+            b.entries(row + ks, b.col(Var.ABOVE_HIGH_K, sink_id) + ks, -1.0)
+
+    def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
+        lay = model.layout
+        dt = replan.dt_h
+        for sink_id, sm in model.site.sink_models.items():
+            below_price = (
+                PRICE_BELOW_BACKUP_POINT_EUR_PER_K_H
+                if sm.backup_heats_sink
+                else PRICE_COMFORT_EUR_PER_K_H
+            )
+            data.cost[lay.col(Var.BELOW_LOW_K, sink_id)] = dt * below_price
+            data.cost[lay.col(Var.ABOVE_HIGH_K, sink_id)] = dt * PRICE_COMFORT_EUR_PER_K_H
+            data.row_lower[lay.row(Row.COMFORT_LOW, sink_id)] = sm.planning_low_c(
+                replan.setpoint_c(sm)
+            )
+            data.row_upper[lay.row(Row.COMFORT_HIGH, sink_id)] = sm.sink.band_high_c
+
+
+class HxCapacity:
+    """A sink's plate exchanger passes at most ``k_hx`` per kelvin between the highest
+    loop temperature the planner allows and the sink side's inlet (the planned
+    temperature plus the model's HX offset)."""
+
+    def build_rows(self, b: Builder, site: PlannerSite) -> None:
+        ks, later = b.steps, b.later
+        hx_kw_per_k = site.loop.hx_w_per_k / 1e3
+        for sink_id in site.sink_models:
+            row = b.add_rows(Row.HX_CAPACITY, sink_id)
+            b.entries(row + ks, b.col(Var.SINK_HEAT_KW, sink_id) + ks, 1.0)
+            b.entries(row + later, b.col(Var.SINK_TEMP_C, sink_id) + later - 1, hx_kw_per_k)
+
+    def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
+        hx_kw_per_k = model.site.loop.hx_w_per_k / 1e3
+        n = model.layout.horizon_steps
+        for sink_id, sm in model.site.sink_models.items():
+            t_init = replan.sink_temp_c(sm)
+            offset_k = sm.planning_hx_offset_k(replan.planned_on_mean(sm))
+            ceiling_c = max(model.loop_max_c - offset_k, t_init)
+            rhs = np.full(n, hx_kw_per_k * ceiling_c)
+            rhs[0] = hx_kw_per_k * max(0.0, ceiling_c - t_init)
+            data.row_upper[model.layout.row(Row.HX_CAPACITY, sink_id)] = rhs
+
+
+class DrawTopUp:
+    """The boiler downstream of a hot-water tank lifts what is drawn to the draw
+    temperature: ``BK_k + w_k T_k >= w_k T_draw`` (``w`` tagged), the draw leaving at
+    the top, ``top_above_mean_k`` above a tank planned on its mean."""
+
+    def build_rows(self, b: Builder, site: PlannerSite) -> None:
+        ks = b.steps
+        for sink_id, sm in site.sink_models.items():
+            if not sm.has_draws:
+                continue
+            row = b.add_rows(Row.DRAW_TOP_UP, sink_id)
+            b.entries(row + ks, b.col(Var.BACKUP_KW, sink_id) + ks, 1.0)
+            b.entries(
+                row + ks, b.col(Var.SINK_TEMP_C, sink_id) + ks, 0.0,
+                tag=(Row.DRAW_TOP_UP, sink_id),
+            )
+
+    def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
+        for sink_id, sm in model.site.sink_models.items():
+            if not sm.has_draws:
+                continue
+            w_kw_per_k = replan.draw_kw_per_k(sm)
+            data.dynamic_values[(Row.DRAW_TOP_UP, sink_id)] = w_kw_per_k
+            draw_temp_c = sm.draw_temp_c
+            assert draw_temp_c is not None  # has_draws
+            data.row_lower[model.layout.row(Row.DRAW_TOP_UP, sink_id)] = w_kw_per_k * (
+                draw_temp_c - replan.top_above_mean_k(sm)
+            )
+
+
+class DumpCapacity:
+    """The dry cooler rejects at most its capacity with the loop at its supply set point
+    (air side included, :class:`~thermalctl.models.loop.HeatLoopModel`); its fans cost
+    electricity."""
+
+    def build_rows(self, b: Builder, site: PlannerSite) -> None:
+        return None
+
+    def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
+        loop = model.site.loop
+        dump = model.layout.col(Var.DUMP_KW)
+        ambient_c = np.asarray(replan.inputs.ambient_c, dtype=float)
+        data.col_upper[dump] = loop.dump_capacity_profile_w(loop.supply_setpoint_c, ambient_c) / 1e3
+        data.cost[dump] = replan.dt_h * replan.price_eur_per_kwh * DUMP_FAN_KW_PER_KW
+
+
+#: Every family, in row order.
+FAMILIES: tuple[ConstraintFamily, ...] = (
+    HeatBalance(),
+    Backlog(),
+    Deadlines(),
+    Ramps(),
+    SinkDynamics(),
+    Comfort(),
+    HxCapacity(),
+    DrawTopUp(),
+    DumpCapacity(),
+)

@@ -1,0 +1,168 @@
+"""Hot-water preheat tank: a stratified tank (:mod:`thermalctl.physics.tank`) with draws.
+
+The loop heats the tank through a coil in its lower third; hot water is drawn at the
+top and replaced by mains water at the bottom. The tank's backup is the boiler
+*downstream* of the preheat tank: it lifts what is drawn to the draw temperature and
+never heats the tank itself (``backup_heats_sink = False``).
+
+The planner sees one lumped node: draws replace water at the tank temperature by
+mains water, plus the standing loss to the plant room. A tank with a string of
+sensors is planned on its energy-mean temperature (see
+:func:`thermalctl.control.planner.update`, Notes).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from thermalctl.config.site import DhwSink, SiteProfile
+from thermalctl.models.sinks.base import CalibrationData, SinkEnvironment, SinkModel, SinkStep
+from thermalctl.physics import calibration, tank
+
+__all__ = [
+    "DRAW_RHO_CP_J_PER_M3_K",
+    "TANK_ASPECT_RATIO",
+    "DhwModel",
+    "standard_draw_shape",
+    "tank_height_m",
+]
+
+Array = npt.NDArray[np.float64]
+SECONDS_PER_DAY = 86_400.0
+
+#: Height-to-diameter ratio assumed for hot-water tanks (typical vertical cylinders) [-].
+TANK_ASPECT_RATIO = 2.5
+#: Water density times specific heat for the boiler's draw top-up [J/(m3 K)]
+#: (1000 kg/m3 x 4186 J/(kg K): within 1.2 % of IAPWS-95 between 10 and 50 degC).
+DRAW_RHO_CP_J_PER_M3_K = 1000.0 * 4186.0
+#: Hot water is planned this far above the bottom of its band [K]: the measured tank
+#: top falls faster during draws than the one-node model says.
+DHW_PLANNING_MARGIN_K = 1.0
+#: A tank planned on its top (one sensor): its preheat coil sits this far below it [K].
+COIL_BELOW_TOP_K = 5.0
+
+
+def tank_height_m(volume_m3: float) -> float:
+    """Water height of a vertical cylinder of ``volume_m3`` and :data:`TANK_ASPECT_RATIO` [m]."""
+    diameter = (4.0 * volume_m3 / (math.pi * TANK_ASPECT_RATIO)) ** (1.0 / 3.0)
+    return TANK_ASPECT_RATIO * diameter
+
+
+def standard_draw_shape(time_s: float) -> float:
+    """Standard two-peak daily draw shape [1/s] (VDI 6002-1 style; mean 1/86400).
+
+    Peaks at 07:30 and 19:30 on a small base; hours taken from ``time_s % 86400``.
+    """
+    hour = (time_s % SECONDS_PER_DAY) / 3600.0
+    morning = math.exp(-0.5 * ((hour - 7.5) / 1.2) ** 2)
+    evening = math.exp(-0.5 * ((hour - 19.5) / 1.8) ** 2)
+    base = 0.15
+    norm = base * 24.0 + math.sqrt(2 * math.pi) * (1.2 + 1.8)
+    return (base + morning + evening) / norm / 3600.0
+
+
+class DhwModel(SinkModel):
+    """A hot-water preheat tank (:class:`~thermalctl.config.site.DhwSink`)."""
+
+    kind: ClassVar[str] = "dhw"
+    backup_heats_sink: ClassVar[bool] = False
+    stratified: ClassVar[bool] = True
+    has_draws: ClassVar[bool] = True
+    calibration_signals: ClassVar[dict[str, str]] = {"temp": "temp_c", "heat": "heat_w"}
+    calibration_required: ClassVar[tuple[str, ...]] = ("temp", "heat")
+
+    sink: DhwSink
+
+    def __init__(self, sink: DhwSink, profile: SiteProfile) -> None:
+        super().__init__(sink, profile)
+        self.tank_params = tank.TankParams(
+            volume_m3=sink.volume_m3,
+            height_m=tank_height_m(sink.volume_m3),
+            node_count=sink.nodes,
+            loss_ua_w_per_k=sink.loss_ua_w_per_k,
+        )
+        #: The preheat coil occupies the nodes that take heat (the lower third).
+        self._coil_node_count = int(np.count_nonzero(self.tank_params.heat_in_fractions))
+        self._capacity_j_per_k = self._water_capacity_j_per_k(sink.volume_m3)
+
+    @property
+    def capacity_j_per_k(self) -> float:
+        return self._capacity_j_per_k
+
+    # -- plant -----------------------------------------------------------------------
+    def initial_nodes_c(self) -> list[float]:
+        return [self.sink.setpoint_c] * self.sink.nodes
+
+    def hx_inlet_temp_c(self, nodes_c: Sequence[float]) -> float:
+        """The coil (lower third, :class:`thermalctl.physics.tank.TankParams` default)
+        sees the mean of the nodes it occupies."""
+        coil = self._coil_node_count
+        return sum(nodes_c[-coil:]) / coil
+
+    def draw_top_up_w(self, draw_m3_per_s: float, top_temp_c: float) -> float:
+        """Heat the downstream boiler adds to lift the draw to ``draw_temp_c`` [W]."""
+        lift_k = max(0.0, self.sink.draw_temp_c - top_temp_c)
+        return draw_m3_per_s * DRAW_RHO_CP_J_PER_M3_K * lift_k
+
+    def step(
+        self, nodes_c: Sequence[float], heat_w: float, dt_s: float, env: SinkEnvironment
+    ) -> SinkStep:
+        backup_w = self.draw_top_up_w(env.draw_m3_per_s, nodes_c[0])
+        new_nodes, _terms = tank.step_tank(
+            list(nodes_c), dt_s, env.draw_m3_per_s, self.sink.mains_temp_c, heat_w,
+            self.plant_room_temp_c, self.tank_params,
+        )
+        return SinkStep(new_nodes.tolist(), backup_w)
+
+    # -- planner ---------------------------------------------------------------------
+    def loss_line_w(
+        self,
+        times_s: Array,
+        ambient_c: Array,
+        draw_m3_per_s: Array | None,
+        setpoint_c: float,
+    ) -> tuple[Array, Array]:
+        n = np.asarray(times_s).size
+        draw = np.zeros(n) if draw_m3_per_s is None else np.asarray(draw_m3_per_s, dtype=float)
+        w = self.draw_w_per_k(draw)
+        ua = self.sink.loss_ua_w_per_k
+        offset = -w * self.sink.mains_temp_c - ua * self.plant_room_temp_c
+        return offset, w + ua
+
+    def planning_low_c(self, setpoint_c: float) -> float:
+        """The bottom of the comfort band plus a margin (no backup heats the tank)."""
+        return self.sink.band_low_c + DHW_PLANNING_MARGIN_K
+
+    def feedback_low_c(self, setpoint_c: float) -> float:
+        return self.sink.band_low_c + DHW_PLANNING_MARGIN_K / 2
+
+    def planning_hx_offset_k(self, planned_on_mean: bool) -> float:
+        """Planned on the mean the coil sees at most the mean; on the top, less."""
+        return 0.0 if planned_on_mean else -COIL_BELOW_TOP_K
+
+    # -- forecaster ------------------------------------------------------------------
+    @property
+    def draw_temp_c(self) -> float:
+        return self.sink.draw_temp_c
+
+    def draw_forecast_m3_per_s(self, times_s: Array) -> Array:
+        """The profile's daily volume on :func:`standard_draw_shape` [m3/s]."""
+        day_m3 = self.sink.draw_m3_per_day
+        return np.array([day_m3 * standard_draw_shape(float(t)) for t in np.asarray(times_s)])
+
+    # -- calibration -----------------------------------------------------------------
+    def fit_losses(self, data: CalibrationData) -> calibration.FitResult:
+        """Fit ``loss_ua_w_per_k``: the tank taken as mixed at the measured top
+        temperature (one sensor), draws from the profile's daily volume on the standard
+        shape (no draw meter is bound). A first estimate."""
+        temps = np.repeat(data.columns["temp"][:, None], self.sink.nodes, axis=1)
+        draws = self.draw_forecast_m3_per_s(data.times_s)
+        return calibration.fit_tank_loss(
+            temps, data.dt_s, draws, self.sink.mains_temp_c, data.columns["heat"],
+            self.plant_room_temp_c, self.tank_params,
+        )
