@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from thermalctl.config.site import RackGroup, SimulationSettings, SiteProfile
 from thermalctl.models.localtime import local_hour
+from thermalctl.models.sinks.dhw import standard_draw_shape
 
 __all__ = [
     "SECONDS_PER_DAY",
@@ -237,17 +238,10 @@ class WorkloadSeries:
         return self.arrival_rate_w(time_s) * dt_s / 3.6e6
 
 
-#: Standard daily draw shape (VDI 6002-1 style): a base share plus two Gaussian peaks,
-#: (local hour [h], standard deviation [h]) each.
-DRAW_BASE = 0.15
-DRAW_PEAKS: tuple[tuple[float, float], ...] = ((7.5, 1.2), (19.5, 1.8))
-# integral over 24 h of (base + peaks) = base*24 + sqrt(2 pi) * sum(sigma)  [h]
-_DRAW_NORM_H = DRAW_BASE * 24.0 + math.sqrt(2 * math.pi) * sum(s for _, s in DRAW_PEAKS)
-
-
 def _draw_shape_at_hour(hour: float) -> float:
-    peaks = sum(math.exp(-0.5 * ((hour - mu) / sigma) ** 2) for mu, sigma in DRAW_PEAKS)
-    return (DRAW_BASE + peaks) / _DRAW_NORM_H / 3600.0
+    """The one standard shape (:func:`thermalctl.models.sinks.dhw.standard_draw_shape`,
+    which the planner's forecast uses too) at a clock hour [h] -> [1/s]."""
+    return standard_draw_shape(hour * 3600.0)
 
 
 def draw_shape_for(tz: str = "UTC") -> DrawShape:
