@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import ctypes
 import importlib
+import io
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -31,6 +35,8 @@ _FEATURE_COMMANDS: dict[str, tuple[str, str]] = {
     "kpi": ("thermalctl.runtime.kpi_cli", "KPIs (PUE, ERF, ERE, ...) from a CSV of meter counters"),
     "report": ("thermalctl.reports.cli", "energy report for permitting (HTML, PDF, CSV)"),
     "registers": ("thermalctl.adapters.bms_cli", "print the BMS Modbus server's register map"),
+    "signals": ("thermalctl.config.signals_cli", "list the signals and actuators (with --site: "
+                "a site's names, which are required and what binds them)"),
     "calibrate": (
         "thermalctl.runtime.calibrate_cli",
         "fit pool / tank loss parameters from the store",
@@ -203,14 +209,88 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        code = _run_json(args) if getattr(args, "json", False) else _run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``thermalctl schema | head``): a normal end, not an error.
+        # As the Python docs advise (signal module, "Note on SIGPIPE"), point stdout at
+        # devnull so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 0
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
         return int(args.func(args))
     except ConfigError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        raise  # handled in main
     except (OSError, ValueError) as exc:
         print(f"thermalctl {args.command}: {exc}", file=sys.stderr)
         return 1
+
+
+def _run_json(args: argparse.Namespace) -> int:
+    """Run a ``--json`` command so that stdout carries its JSON document and nothing else.
+
+    For the whole run, file descriptor 1 points at stderr (``os.dup2``), so whatever a C
+    library or a thread writes there (HiGHS prints its banner from ``highspy.Highs()``)
+    lands on stderr; Python-level prints are collected. At the end fd 1 is restored and
+    only the JSON document is written to it; anything else collected goes to stderr.
+    """
+    out = sys.stdout
+    collected = io.StringIO()
+    out.flush()
+    _flush_c_stdio()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        sys.stdout = collected
+        try:
+            code = _run(args)
+        finally:
+            sys.stdout = out
+            _flush_c_stdio()  # what C code buffered goes to stderr, not after the JSON
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    document, other = _split_json(collected.getvalue())
+    if other:
+        sys.stderr.write(other)
+        sys.stderr.flush()
+    out.write(document)
+    return code
+
+
+def _flush_c_stdio() -> None:
+    """``fflush(NULL)``: push out what C code buffered in its stdio streams."""
+    with contextlib.suppress(OSError, AttributeError):  # no C library to ask (not POSIX)
+        ctypes.CDLL(None).fflush(None)
+
+
+def _split_json(text: str) -> tuple[str, str]:
+    """(the JSON document that ends ``text``, everything printed before it)."""
+    stripped = text.strip()
+    if not stripped:
+        return "", ""
+    decoder = json.JSONDecoder()
+    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    for start in starts:
+        if text[start : start + 1] not in ("{", "["):
+            continue
+        try:
+            _, end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            continue
+        if not text[end:].strip():
+            return text[start:], text[:start]
+    return "", text
 
 
 if __name__ == "__main__":
