@@ -57,4 +57,6 @@ def test_controller_operator_applies_settings(controller: Controller) -> None:
     assert controller.overrides == {}
     op.apply_setting("setpoint/pool", 30.5)
     assert op.setting_value("setpoint/pool") == 30.5
-    assert controller.policy.profile.sink("pool").setpoint_c == 30.5  # type: ignore[attr-defined]
+    # An input to the core, not a patch: the profile keeps its value, the settings the new.
+    assert controller.profile.sink("pool").setpoint_c != 30.5
+    assert controller.settings.setpoint_c(controller.profile.sink("pool")) == 30.5

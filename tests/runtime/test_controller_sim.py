@@ -153,13 +153,13 @@ async def test_manual_mode_writes_nothing_but_safety_still_wins(pool_rig: Rig) -
 
 
 async def test_operator_cap_override_limits_the_policy(pool_rig: Rig) -> None:
-    pool_rig.controller.overrides["pod"] = 20_000.0
+    pool_rig.controller.set_gpu_cap("pod", 20_000.0)
     await pool_rig.run(2)
     assert pool_rig.sim.devices.get_value("pod_ctrl", "gpu_power_cap") == pytest.approx(20_000.0)
 
 
 class _BrokenPolicy(BaselinePolicy):
-    def decide(self, state):  # type: ignore[no-untyped-def]
+    def decide(self, state, settings):  # type: ignore[no-untyped-def]
         raise ZeroDivisionError("a bug in a policy")
 
 
@@ -229,7 +229,7 @@ async def test_actuator_changed_behind_our_back_is_rewritten_at_once(pool_rig: R
 
 async def test_operator_cap_override_holds_in_safe_mode_too(pool_rig: Rig) -> None:
     c = pool_rig.controller
-    c.overrides["pod"] = 5_000.0
+    c.set_gpu_cap("pod", 5_000.0)
     pool_rig.sim.override("loop.supply_temp_c", 53.0)
     await pool_rig.run(1)
     assert c.mode is Mode.SAFE

@@ -5,6 +5,12 @@ re-plan) and, in a demo, ``plant`` (the simulated plant follows the clock). All
 run on one asyncio loop; a job that overruns is skipped, not queued
 (``max_instances=1, coalesce=True``). The supervisor catches whatever a tick
 throws, logs it once, and puts the controller into safe mode.
+
+The re-plan runs in a worker thread on a copy of the last snapshot, so a slow solve
+never delays a tick, the BMS server or its heartbeat watchdog. A re-plan that is
+still running after :data:`PLAN_TIME_LIMIT_S` is abandoned (the policy keeps its
+last plan, which expires on its own) and raises the ``runtime.plan_overrun`` alarm;
+no new re-plan starts until the old thread has finished.
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ from thermalctl.runtime.controller import Controller
 __all__ = ["ScaledClock", "Supervisor", "WallClock", "make_policy", "run_scheduler"]
 
 log = logging.getLogger(__name__)
+
+#: A re-plan still running after this long is abandoned, with an alarm [s] (wall time;
+#: HiGHS stops itself at its own 5 s limit, so this is a backstop).
+PLAN_TIME_LIMIT_S = 30.0
 
 
 class WallClock:
@@ -66,6 +76,8 @@ class Supervisor:
         self.controller = controller
         self.failing: dict[str, str] = {}
         self.tick_wall_s: list[float] = []
+        self.plan_time_limit_s = PLAN_TIME_LIMIT_S
+        self._plan_thread: asyncio.Future[None] | None = None
 
     async def fast(self) -> None:
         start = time.perf_counter()
@@ -78,8 +90,26 @@ class Supervisor:
         self.tick_wall_s.append(time.perf_counter() - start)
 
     async def plan(self) -> None:
+        """Re-plan in a worker thread; give up waiting after ``plan_time_limit_s``."""
+        if self._plan_thread is not None and not self._plan_thread.done():
+            log.warning("previous re-plan still running; this one skipped")
+            return
+        c = self.controller
+        work = asyncio.ensure_future(asyncio.to_thread(c.plan_on, *c.plan_inputs()))
+        self._plan_thread = work
         try:
-            self.controller.plan()
+            await asyncio.wait_for(asyncio.shield(work), timeout=self.plan_time_limit_s)
+        except TimeoutError:
+            alarm = Alarm(
+                "runtime.plan_overrun",
+                f"re-plan still running after {self.plan_time_limit_s:g} s: abandoned, "
+                "last plan kept",
+                AlarmSeverity.WARNING,
+                c.clock(),
+            )
+            c.runtime_alarms[alarm.code] = alarm
+            c.raise_alarm(alarm)
+            work.add_done_callback(lambda _f: c.runtime_alarms.pop(alarm.code, None))
         except Exception as exc:
             self._failed("plan", exc)
         else:

@@ -1,50 +1,62 @@
-"""The controller: one tick = poll -> state -> safety -> policy -> actuate -> record.
+"""The controller: the runtime around the control core.
 
-It owns no schedule of its own: :mod:`thermalctl.runtime.app` calls
-:meth:`Controller.tick` (fast job) and :meth:`Controller.plan` (slow job) from
-APScheduler. A failing device, a bad reading or a failing policy never stops a
-tick: readings turn bad, safety trips, the policy falls back, and an alarm says so.
+One tick = poll the device ports -> snapshot -> :class:`~thermalctl.control.core.ControlCore`
+step (safety, latch, operator settings, policy, fallback) -> actuate -> record ->
+observers. The rules live in the core, shared with the offline simulator; this
+module only does I/O (ports, store) and keeps the core's memory and the operator
+settings between ticks. It owns no schedule: :mod:`thermalctl.runtime.app` calls
+:meth:`Controller.tick` (fast job) and :meth:`Controller.plan` (slow job).
+
+A failing device, a bad reading or a failing policy never stops a tick: readings
+turn bad, safety trips, the policy falls back, and an alarm says so. Operator
+settings (mode, set points, GPU cap overrides) are kept in the local store and come
+back after a restart, unless the profile's bounds no longer admit them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from thermalctl.adapters.errors import AdapterError
 from thermalctl.adapters.modbus_client import ModbusHub, hubs_for
+from thermalctl.adapters.ports import DevicePort, ReadingSource, SourcePort, modbus_ports
 from thermalctl.adapters.store import LocalStore
 from thermalctl.config.loader import Site
-from thermalctl.config.site import DeviceBinding
-from thermalctl.control import safety
+from thermalctl.config.services import operator_settings, validate_setting
+from thermalctl.control.core import SAFE_HOLD_S, ControlCore, CoreMemory
 from thermalctl.control.policy import Policy
+from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
 from thermalctl.points import Alarm, AlarmSeverity, Decision, Mode, Reading
 
-__all__ = ["Controller", "Observer", "ReadingSource", "TickResult"]
+__all__ = [
+    "SAFE_HOLD_S",
+    "Controller",
+    "CounterSum",
+    "Observer",
+    "ReadingSource",
+    "TickResult",
+    "actuator_values",
+]
 
 log = logging.getLogger(__name__)
 
-#: After a safety trip clears, stay in safe mode this long before returning to auto [s].
-SAFE_HOLD_S = 120.0
 #: Re-write unchanged actuator values at least this often [s] (devices may reboot).
 ACTUATOR_REFRESH_S = 300.0
 #: A read-back further than this (plus 0.1 %) from what was written is re-written: one
 #: count of the coarsest actuator register (1 W) with margin.
 READBACK_TOLERANCE_W = 1.0
-
-
-class ReadingSource(Protocol):
-    """A non-Modbus source of readings (e.g. MQTT sensors), polled with the devices."""
-
-    @property
-    def point_signals(self) -> dict[str, str]: ...
-
-    def readings(self, now_s: float) -> list[Reading]: ...
+#: Key of the operator settings in the store's meta table.
+SETTINGS_META_KEY = "operator_settings"
+#: A device is polled when its period has elapsed within this share of a period, so a
+#: 2 s device on a 2 s tick is read every tick despite scheduling jitter [-].
+POLL_PERIOD_TOLERANCE = 0.05
 
 
 class CounterSum:
@@ -100,21 +112,40 @@ class TickResult:
 
 
 @dataclass
-class _Target:
-    device: DeviceBinding
-    register: str
-
-
-@dataclass
 class _Written:
     value: float
     at_s: float
 
 
 @dataclass
+class _PortState:
+    port: DevicePort
+    last_poll_s: float = -math.inf
+
+
+@dataclass
 class _Actuation:
-    targets: dict[str, _Target] = field(default_factory=dict)
+    ports: dict[str, DevicePort] = field(default_factory=dict)  # signal -> port
     written: dict[str, _Written] = field(default_factory=dict)
+
+
+def _number(value: object) -> float:
+    if not isinstance(value, float | int):
+        raise ValueError(f"{value!r} is not a number")
+    return float(value)
+
+
+def actuator_values(decision: Decision) -> dict[str, float]:
+    """The decision as actuator signal values (canonical units)."""
+    values: dict[str, float] = {
+        "dump.on": 1.0 if decision.dump_on else 0.0,
+        "dump.heat_request_w": decision.dump_heat_request_w,
+    }
+    for gid, cap in decision.gpu_power_cap_w.items():
+        values[f"rack.{gid}.gpu_power_cap_w"] = cap
+    for sid, req in decision.sink_heat_request_w.items():
+        values[f"sink.{sid}.heat_request_w"] = req
+    return values
 
 
 class Controller:
@@ -128,80 +159,150 @@ class Controller:
         clock: Callable[[], float],
         *,
         hubs: dict[str, ModbusHub] | None = None,
+        ports: Sequence[DevicePort] | None = None,
+        restore_settings: bool = True,
     ) -> None:
         self.site = site
         self.profile = site.profile
         self.store = store
-        self.policy = policy
         self.clock = clock
-        self.hubs = hubs if hubs is not None else hubs_for(site)
+        if ports is None:
+            self.hubs = hubs if hubs is not None else hubs_for(site)
+            ports = modbus_ports(self.profile.devices, site.maps, self.hubs)
+        else:
+            self.hubs = hubs or {}
+        self._ports: list[_PortState] = []
+        self._point_signal: dict[str, str] = {}
+        self._act = _Actuation()
+        for port in ports:
+            self._add_port(port)
         self.state = SiteState(now_s=clock())
-        self.requested_mode = Mode.AUTO
-        # Safe mode entered by a trip or a runtime fault (not by an operator): released
-        # automatically once the cause has been gone for SAFE_HOLD_S.
-        self._safety_latched = False
-        self._trip_cleared_at: float | None = None
-        self._policy_failing = False  # safe targets each tick until the policy works again
+        self.core = ControlCore(self.profile, policy, frozenset(self._point_signal.values()))
+        self.memory = CoreMemory()
+        self.settings = OperatorSettings()
+        if restore_settings:
+            self.settings = self._restored_settings()
         self.observers: list[Observer] = []
         self.active_alarms: dict[str, Alarm] = {}
         #: Alarms the supervisor raises about the jobs themselves (shown with the rest).
         self.runtime_alarms: dict[str, Alarm] = {}
         self.last_decision: Decision | None = None
-        self._point_signal: dict[str, str] = {}
-        self._act = _Actuation()
-        for dev in self.profile.devices:
-            for sig, reg in dev.signals.items():
-                self._point_signal[f"{dev.id}.{reg}"] = sig
-            for sig, reg in dev.actuators.items():
-                self._act.targets[sig] = _Target(dev, reg)
-        self.bound_signals = frozenset(self._point_signal.values())
-        self.sources: list[ReadingSource] = []
         self._sums = {"reused": CounterSum(), "backup": CounterSum()}
         self.ticks = 0
-        self.overrides: dict[str, float] = {}
 
-    # -- commands from operators (MQTT / BMS) --------------------------------------------
+    # -- wiring ----------------------------------------------------------------------------
+    def _add_port(self, port: DevicePort) -> None:
+        self._ports.append(_PortState(port))
+        self._point_signal.update(port.point_signals)
+        for signal in port.actuators:
+            self._act.ports[signal] = port
+
+    def add_port(self, port: DevicePort) -> None:
+        """Poll ``port`` with the others; its points are bound to their signals."""
+        self._add_port(port)
+        self.core.bound_signals = frozenset(self._point_signal.values())
+
+    def add_source(self, source: ReadingSource) -> None:
+        """Poll a reading source (MQTT sensors) with the devices."""
+        self.add_port(SourcePort(type(source).__name__, source))
+
+    @property
+    def bound_signals(self) -> frozenset[str]:
+        return self.core.bound_signals
+
+    @property
+    def policy(self) -> Policy:
+        return self.core.policy
+
+    @policy.setter
+    def policy(self, policy: Policy) -> None:
+        self.core.policy = policy
+
+    # -- operator settings -----------------------------------------------------------------
     @property
     def mode(self) -> Mode:
         """Mode in force: safe while a trip or fault is latched or an operator asked for it."""
-        if self._safety_latched or self._policy_failing or self.requested_mode is Mode.SAFE:
-            return Mode.SAFE
-        return self.requested_mode
+        return self.memory.mode(self.settings)
+
+    @property
+    def requested_mode(self) -> Mode:
+        return self.settings.mode
+
+    @property
+    def overrides(self) -> dict[str, float]:
+        """Operators' GPU cap overrides per rack group [W] (a copy; change with set_gpu_cap)."""
+        return dict(self.settings.gpu_cap_w)
 
     def set_mode(self, mode: Mode) -> None:
         """Operator's mode. An operator's SAFE stays until the operator changes it; a
         latched safety trip still wins over an operator's AUTO or MANUAL."""
-        if mode is not self.requested_mode:
+        if mode is not self.settings.mode:
             self._act.written.clear()  # re-assert every actuator under the new mode
-        self.requested_mode = mode
+        self._change_settings(self.settings.with_mode(mode))
         log.info("mode requested: %s (now %s)", mode.value, self.mode.value)
+
+    def set_sink_setpoint(self, sink_id: str, temp_c: float | None) -> None:
+        """Operator's set point for a sink [degC] (None: back to the profile's)."""
+        self.profile.sink(sink_id)  # unknown sink -> StopIteration is a bug upstream
+        self._change_settings(self.settings.with_setpoint(sink_id, temp_c))
+        log.info("set point of %s: %s degC", sink_id, temp_c)
+
+    def set_gpu_cap(self, group_id: str, cap_w: float | None) -> None:
+        """Operator's GPU cap override for a rack group [W] (None: removed)."""
+        self._change_settings(self.settings.with_gpu_cap(group_id, cap_w))
+        log.info("GPU cap override of %s: %s W", group_id, cap_w)
+
+    def _change_settings(self, settings: OperatorSettings) -> None:
+        self.settings = settings
+        self.store.set_meta(SETTINGS_META_KEY, json.dumps(settings.to_json(), sort_keys=True))
+
+    def _restored_settings(self) -> OperatorSettings:
+        """The settings kept in the store, each checked against the profile's bounds now."""
+        raw = self.store.get_meta(SETTINGS_META_KEY)
+        if raw is None:
+            return OperatorSettings()
+        try:
+            saved = OperatorSettings.from_json(json.loads(raw))
+        except (ValueError, TypeError, AttributeError) as exc:
+            log.warning("stored operator settings unreadable (%s); profile defaults", exc)
+            return OperatorSettings()
+        bounds = {s.key: s for s in operator_settings(self.profile)}
+        kept = OperatorSettings(mode=saved.mode)
+        for sink_id, temp in saved.sink_setpoint_c.items():
+            key = f"setpoint/{sink_id}"
+            try:
+                kept = kept.with_setpoint(sink_id, _number(validate_setting(bounds[key], temp)))
+            except (KeyError, ValueError) as exc:
+                log.warning("stored set point of %s dropped: %s", sink_id, exc or "unknown sink")
+        for group_id, cap in saved.gpu_cap_w.items():
+            key = f"gpu_cap/{group_id}"
+            try:
+                kept = kept.with_gpu_cap(group_id, _number(validate_setting(bounds[key], cap)))
+            except (KeyError, ValueError, TypeError) as exc:
+                log.warning("stored GPU cap of %s dropped: %s", group_id, exc or "unknown group")
+        if kept != OperatorSettings():
+            log.info("operator settings restored from the store: %s", kept.to_json())
+        return kept
 
     def latch_safe(self, reason: str) -> None:
         """Enter safe mode for a trip or a runtime fault; released after SAFE_HOLD_S clear."""
-        if not self._safety_latched:
+        if not self.memory.latched:
             log.warning("entering safe mode: %s", reason)
             self._act.written.clear()
-        self._safety_latched = True
-        self._trip_cleared_at = None
+        self.memory = self.memory.latch(reason)
 
     # -- jobs ------------------------------------------------------------------------------
     async def poll(self, now: float) -> list[Reading]:
-        """Read every device concurrently (one task per device; a slow one delays none)."""
-        tasks = [
-            self.hubs[dev.bus_key].read_device(dev, self.site.maps[dev.id], now)
-            for dev in self.profile.devices
+        """Read every port whose poll period has elapsed, concurrently (one task each)."""
+        due = [
+            p
+            for p in self._ports
+            if now - p.last_poll_s >= p.port.poll_period_s * (1.0 - POLL_PERIOD_TOLERANCE)
         ]
-        results = await asyncio.gather(*tasks)
-        out = [r for batch in results for r in batch]
-        for source in self.sources:
-            out.extend(source.readings(now))
-        return out
-
-    def add_source(self, source: ReadingSource) -> None:
-        """Poll ``source`` with the devices; its points are bound to their signals."""
-        self.sources.append(source)
-        self._point_signal.update(source.point_signals)
-        self.bound_signals = frozenset(self._point_signal.values())
+        results = await asyncio.gather(*(p.port.read(now) for p in due))
+        for p in due:
+            p.last_poll_s = now
+        return [r for batch in results for r in batch]
 
     async def observe(self) -> list[Reading]:
         """Poll once into the snapshot, without deciding (also the start of every tick;
@@ -222,10 +323,19 @@ class Controller:
         """One fast cycle. Never raises for device or policy trouble."""
         readings = await self.observe()
         now = self.state.now_s
-        verdict = safety.check(self.state, self.profile, self.bound_signals)
-        alarms = [*verdict.alarms, *self.runtime_alarms.values()]
-        decision = self._decide(verdict, alarms)
-        if self.mode is not Mode.MANUAL:
+        was = self.mode
+        step = self.core.step(self.state, self.settings, self.memory)
+        if step.memory.latched and not self.memory.latched:
+            log.warning("entering safe mode: %s", step.memory.latch_reason)
+        elif self.memory.latched and not step.memory.latched:
+            log.info("safety trip cleared for %.0f s, leaving safe mode for %s", SAFE_HOLD_S,
+                     self.settings.mode.value)
+        self.memory = step.memory
+        decision = step.decision
+        if decision.mode is not was:
+            self._act.written.clear()  # re-assert every actuator under the new mode
+        alarms = [*step.alarms, *self.runtime_alarms.values()]
+        if decision.mode is not Mode.MANUAL:
             alarms.extend(await self._actuate(decision, readings))
         self._update_alarms(alarms, now)
         self.last_decision = decision
@@ -244,82 +354,39 @@ class Controller:
         return result
 
     def plan(self) -> None:
-        """Slow job: let the policy re-plan from the latest snapshot.
+        """Slow job: let the policy re-plan from the latest snapshot (on this thread)."""
+        self.plan_on(*self.plan_inputs())
+
+    def plan_inputs(self) -> tuple[SiteState, OperatorSettings]:
+        """A copy of the latest snapshot and the settings, for a re-plan in a thread.
 
         The snapshot keeps the time of the tick that took it, so values are judged
         fresh or stale as of that tick (the fast job's safety check watches the rest).
         """
-        self.policy.plan(self.state)
+        st = self.state
+        snapshot = SiteState(
+            now_s=st.now_s, readings=dict(st.readings), last_failure=dict(st.last_failure)
+        )
+        return snapshot, self.settings
+
+    def plan_on(self, state: SiteState, settings: OperatorSettings) -> None:
+        """Re-plan from ``state`` (safe to call from a worker thread)."""
+        self.core.plan(state, settings)
 
     # -- internals -------------------------------------------------------------------------
-    def _decide(self, verdict: safety.SafetyVerdict, alarms: list[Alarm]) -> Decision:
-        now = self.state.now_s
-        if verdict.trip:
-            self.latch_safe("; ".join(verdict.reasons))
-            return self._limit(safety.safe_decision(self.state, self.profile, verdict))
-        if self._safety_latched:
-            if self._trip_cleared_at is None:
-                self._trip_cleared_at = now
-            waited = now - self._trip_cleared_at
-            if waited < SAFE_HOLD_S:
-                held = safety.safe_decision(self.state, self.profile, verdict)
-                why = f"trip cleared {waited:.0f} s ago; safe targets held for {SAFE_HOLD_S:.0f} s"
-                return self._limit(replace(held, reasons=(*held.reasons, why)))
-            log.info("safety trip cleared for %.0f s, leaving safe mode for %s", SAFE_HOLD_S,
-                     self.requested_mode.value)
-            self._safety_latched = False
-            self._trip_cleared_at = None
-            self._act.written.clear()
-        if self.requested_mode is Mode.SAFE:
-            held = safety.safe_decision(self.state, self.profile, verdict)
-            return self._limit(replace(held, reasons=("safe mode set by an operator",)))
-        try:
-            decision = self.policy.decide(self.state)
-        except Exception as exc:  # a policy bug must not stop the tick (STYLE.md rule 6)
-            log.exception("policy %s failed; safe targets this tick", self.policy.name)
-            message = f"policy {self.policy.name} failed: {exc!r}"
-            alarms.append(Alarm("policy.failed", message, AlarmSeverity.CRITICAL, now))
-            self._policy_failing = True
-            held = safety.safe_decision(self.state, self.profile, verdict)
-            return self._limit(replace(held, reasons=(message,)))
-        self._policy_failing = False
-        decision = replace(decision, timestamp_s=now, mode=self.mode)
-        for reason in decision.reasons:
-            alarms.append(Alarm(f"policy.{decision.policy}", reason, AlarmSeverity.WARNING, now))
-        return self._limit(decision)
-
-    def _limit(self, decision: Decision) -> Decision:
-        """Apply operators' GPU cap overrides in every mode (they only ever lower a cap)."""
-        if not self.overrides:
-            return decision
-        caps = dict(decision.gpu_power_cap_w)
-        for gid, cap in self.overrides.items():
-            if gid in caps:
-                caps[gid] = min(caps[gid], cap)
-        return replace(decision, gpu_power_cap_w=caps)
-
     async def _actuate(self, decision: Decision, readings: Sequence[Reading]) -> list[Alarm]:
         """Write the decision's targets: what changed, what the device no longer holds
         (its read-back differs: rebooted, or changed by hand), and everything every
         ACTUATOR_REFRESH_S."""
         readback = {r.point: r.value for r in readings if r.usable}
-        values: dict[str, float] = {
-            "dump.on": 1.0 if decision.dump_on else 0.0,
-            "dump.heat_request_w": decision.dump_heat_request_w,
-        }
-        for gid, cap in decision.gpu_power_cap_w.items():
-            values[f"rack.{gid}.gpu_power_cap_w"] = cap
-        for sid, req in decision.sink_heat_request_w.items():
-            values[f"sink.{sid}.heat_request_w"] = req
         now = self.clock()
         alarms: list[Alarm] = []
-        for signal, value in values.items():
-            target = self._act.targets.get(signal)
-            if target is None or not math.isfinite(value):
+        for signal, value in actuator_values(decision).items():
+            port = self._act.ports.get(signal)
+            if port is None or not math.isfinite(value):
                 continue
-            dev = target.device
             prev = self._act.written.get(signal)
-            held = readback.get(f"{dev.id}.{target.register}")
+            held = readback.get(port.actuators[signal])
             device_agrees = held is None or abs(held - value) <= READBACK_TOLERANCE_W + (
                 1e-3 * abs(value)
             )
@@ -331,9 +398,7 @@ class Controller:
             ):
                 continue
             try:
-                await self.hubs[dev.bus_key].write(
-                    dev, self.site.maps[dev.id], target.register, value
-                )
+                await port.write(signal, value)
             except AdapterError as exc:
                 alarms.append(
                     Alarm(
@@ -399,5 +464,7 @@ class Controller:
         }
 
     async def close(self) -> None:
+        for p in self._ports:
+            await p.port.close()
         for hub in self.hubs.values():
             await hub.close()

@@ -47,5 +47,4 @@ async def run_site(site: Site, args: argparse.Namespace, stop: asyncio.Event) ->
         await services.stop()
         await controller.close()
         store.close()
-        services = await start_services(controller)
     log.info("thermalctl stopped")

@@ -55,10 +55,10 @@ MQTT_CONNECT_WAIT_S = 3.0
 class ControllerOperator:
     """The controller as an :class:`~thermalctl.config.services.OperatorPort`.
 
-    Mode goes through ``Controller.set_mode`` (safety still wins), a GPU cap override
-    into ``Controller.overrides``; a sink set point through
-    ``Controller.set_sink_setpoint`` when the controller has it, else by giving the
-    controller and its policy a profile copy with the new set point.
+    Every setting becomes part of the controller's :class:`OperatorSettings`, an input
+    to the control core on the next tick (and to the planner, the forecaster and the
+    thermostat through it); nothing patches the profile. The controller keeps the
+    settings in its store, so they survive a restart.
     """
 
     def __init__(self, controller: Controller) -> None:
@@ -69,29 +69,12 @@ class ControllerOperator:
         kind, _, ident = key.partition("/")
         if kind == "mode" and isinstance(value, Mode):
             c.set_mode(value)
-        elif kind == "gpu_cap":
-            if value is None:
-                c.overrides.pop(ident, None)
-            else:
-                c.overrides[ident] = float(value)
-        elif kind == "setpoint" and isinstance(value, float):
-            self._set_setpoint(ident, value)
+        elif kind == "gpu_cap" and (value is None or isinstance(value, float | int)):
+            c.set_gpu_cap(ident, None if value is None else float(value))
+        elif kind == "setpoint" and isinstance(value, float | int):
+            c.set_sink_setpoint(ident, float(value))
         else:
             raise ValueError(f"unknown setting {key!r} = {value!r}")
-
-    def _set_setpoint(self, sink_id: str, temp_c: float) -> None:
-        c: Any = self.controller
-        setter = getattr(c, "set_sink_setpoint", None)
-        if callable(setter):
-            setter(sink_id, temp_c)
-            return
-        profile = c.profile
-        sinks = tuple(s.model_copy(update={"setpoint_c": temp_c}) if s.id == sink_id else s
-                      for s in profile.sinks)
-        new = profile.model_copy(update={"sinks": sinks})
-        c.profile = new
-        if hasattr(c.policy, "profile"):
-            c.policy.profile = new
 
     def setting_value(self, key: str) -> SettingValue:
         c = self.controller
@@ -99,8 +82,8 @@ class ControllerOperator:
         if kind == "mode":
             return c.mode
         if kind == "gpu_cap":
-            return c.overrides.get(ident)
-        return float(c.profile.sink(ident).setpoint_c)
+            return c.settings.gpu_cap_w.get(ident)
+        return float(c.settings.setpoint_c(c.profile.sink(ident)))
 
 
 @dataclass

@@ -1,9 +1,14 @@
-"""Fast offline simulation: the plant and a policy in one loop, no network.
+"""Fast offline simulation: the plant and the control core in one loop, no network.
 
-The policy sees a :class:`~thermalctl.control.state.SiteState` built directly from
-the plant's values (quality GOOD), re-plans every ``plan_period_s`` and decides every
-``decide_period_s``; the safety interlocks run before every decision as on a real
-site. The oracle policy reads the true future through :class:`PlantFuture`.
+Every ``decide_period_s`` the plant's measurements become a
+:class:`~thermalctl.control.state.SiteState` (quality GOOD) holding exactly the
+signals the profile binds, each read the way its meter reads the plant
+(:func:`thermalctl.sim.site.plant_signal`), and go through the same
+:class:`~thermalctl.control.core.ControlCore` step as ``thermalctl run``: safety
+interlocks, the trip latch and its hold, operator settings, the policy and its
+fallback. The core's decision is applied to the plant (not in manual mode), and the
+policy re-plans every ``plan_period_s``. The oracle policy reads the true future
+through :class:`PlantFuture`.
 """
 
 from __future__ import annotations
@@ -16,12 +21,15 @@ from typing import Any
 
 from thermalctl.config.site import SiteProfile
 from thermalctl.control import safety
+from thermalctl.control.core import ControlCore, CoreMemory
 from thermalctl.control.policies import PlanningPolicy, build_policy
 from thermalctl.control.policy import BaselinePolicy
+from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
-from thermalctl.points import Decision, Quality, Reading
+from thermalctl.points import Decision, Mode, Quality, Reading
 from thermalctl.sim.inputs import DrawShape, SyntheticWeather, Weather, Workload
 from thermalctl.sim.plant import Plant
+from thermalctl.sim.site import plant_signal
 
 __all__ = ["OfflineResult", "PlantFuture", "plant_state", "simulate"]
 
@@ -58,35 +66,31 @@ class PlantFuture:
         return [(j.arrived_s, j.remaining_kwh) for j in self.plant.queues[group_id]]
 
 
-def plant_state(plant: Plant, state: SiteState | None = None) -> SiteState:
-    """A SiteState with every signal the policies read, straight from the plant."""
+def measured_signals(profile: SiteProfile) -> frozenset[str]:
+    """The signals the site measures: every device and MQTT sensor binding."""
+    bound = {sig for d in profile.devices for sig in d.signals}
+    bound |= {m.signal for m in profile.mqtt_sensors}
+    return frozenset(bound) or frozenset(safety.CRITICAL_SIGNALS)
+
+
+def plant_state(
+    plant: Plant, state: SiteState | None = None, signals: frozenset[str] | None = None
+) -> SiteState:
+    """A SiteState of what the site's meters would read from the plant now.
+
+    ``signals`` defaults to every signal the profile binds, so the offline core sees
+    what the online controller sees over Modbus and MQTT (without register rounding).
+    """
     now = plant.time_s
-    values: dict[str, float] = {
-        "loop.supply_temp_c": plant.supply_temp_c(),
-        "loop.return_temp_c": plant.return_temp_c(),
-        "loop.flow_m3_per_s": plant.loop_flow_m3_per_s,
-        "loop.heat_path_fault": float(plant.heat_path_fault),
-        "ambient.temp_c": plant.ambient.temp_c,
-        "dump.heat_w": plant.dump_heat_w,
-    }
-    for g in plant.profile.rack_groups:
-        values[f"rack.{g.id}.power_w"] = plant.group_power_w[g.id]
-        values[f"rack.{g.id}.queued_kwh"] = plant.queued_kwh(g.id)
-        values[f"rack.{g.id}.coolant_out_temp_c"] = plant.return_temp_c()
-        # What the workload scheduler reports as inference (must-run) load, idle included.
-        values[f"rack.{g.id}.must_run_w"] = min(
-            g.idle_power_w + plant.workloads[g.id].must_run_w(now), g.max_power_w
-        )
-    for s in plant.profile.sinks:
-        values[f"sink.{s.id}.temp_c"] = plant.sink_temp_c[s.id]
-        values[f"sink.{s.id}.heat_w"] = plant.sink_heat_w[s.id]
-        if s.id in plant.tank_nodes_c:
-            values[f"sink.{s.id}.mean_temp_c"] = plant.tank_mean_temp_c(s.id)
+    names = measured_signals(plant.profile) if signals is None else signals
     st = state or SiteState(now_s=now)
     st.now_s = now
-    st.readings = {
-        sig: Reading(sig, v, "", Quality.GOOD, now) for sig, v in values.items()
-    }
+    readings: dict[str, Reading] = {}
+    for sig in sorted(names):
+        value = plant_signal(plant, sig)
+        if value is not None:
+            readings[sig] = Reading(sig, value, "", Quality.GOOD, now)
+    st.readings = readings
     return st
 
 
@@ -116,8 +120,9 @@ def simulate(
     plan_period_s: float = PLAN_PERIOD_S,
     decide_period_s: float = DECIDE_PERIOD_S,
     backend: str = "auto",
+    settings: OperatorSettings | None = None,
 ) -> OfflineResult:
-    """Run ``policy_name`` on the simulated plant for ``days`` and return the metrics."""
+    """Run ``policy_name`` through the control core on the simulated plant for ``days``."""
     wall_start = time.perf_counter()
     weather_fn = weather or SyntheticWeather(profile.simulation)
     plant = Plant(profile, start_s, workloads=workloads, draw_shape=draw_shape)
@@ -125,29 +130,33 @@ def simulate(
     policy = build_policy(
         policy_name, profile, future=PlantFuture(plant, weather_fn), backend=backend
     )
-    bound = frozenset(sig for d in profile.devices for sig in d.signals) or frozenset(
-        safety.CRITICAL_SIGNALS
-    )
+    signals = measured_signals(profile)
+    core = ControlCore(profile, policy, signals)
+    memory = CoreMemory()
+    operator = settings or OperatorSettings()
     end_s = start_s + days * 86_400.0
     next_plan = start_s
-    state = plant_state(plant)
+    state = plant_state(plant, signals=signals)
     trips = 0
+    safe_decisions = 0
     while plant.time_s < end_s - 1e-6:
-        state = plant_state(plant, state)
+        state = plant_state(plant, state, signals)
         if plant.time_s >= next_plan - 1e-6:
-            policy.plan(state)
+            core.plan(state, operator)
             next_plan += plan_period_s
-        verdict = safety.check(state, profile, bound)
-        if verdict.trip:
+        step = core.step(state, operator, memory)
+        if step.memory.latched and not memory.latched:
             trips += 1
-            decision = safety.safe_decision(state, profile, verdict)
-        else:
-            decision = policy.decide(state)
-        _apply(plant, decision)
+        memory = step.memory
+        if step.decision.mode is Mode.SAFE:
+            safe_decisions += 1
+        if step.decision.mode is not Mode.MANUAL:
+            _apply(plant, step.decision)
         dt = min(decide_period_s, end_s - plant.time_s)
         plant.step(dt, weather_fn(plant.time_s))
-    return OfflineResult(_metrics(plant, policy, days, trips, time.perf_counter() - wall_start),
-                         plant)
+    metrics = _metrics(plant, policy, days, trips, time.perf_counter() - wall_start)
+    metrics["safe_decisions"] = safe_decisions
+    return OfflineResult(metrics, plant)
 
 
 def _metrics(
