@@ -12,6 +12,9 @@ from thermalctl.config.loader import load_site
 from thermalctl.config.site import SiteProfile
 from thermalctl.control import planner
 from thermalctl.control.forecast import sink_loss_lines, time_of_use_price
+from thermalctl.control.planner import Row
+from thermalctl.control.settings import OperatorSettings
+from thermalctl.models.sinks import model_for, models_for
 
 N = 8  # two hours of 15-min steps: small enough to reason about
 STEP_H = 0.25
@@ -125,13 +128,15 @@ def test_backends_agree_on_a_full_day(pool_profile: SiteProfile) -> None:
     n = 96
     times = np.arange(n) * 900.0 + 450.0
     sink = pool_profile.sinks[0]
-    loss = sink_loss_lines(pool_profile, sink, times, np.full(n, 8.0))
+    loss = model_for(sink, pool_profile).loss_line_w(times, np.full(n, 8.0), None, 30.0)
     base = _inputs(pool_profile, temp_c=29.8, queue_kwh=40.0, loss_w=0.0, n=n)
     inputs = dataclasses.replace(
         base,
         sink_loss_w={sink.id: loss},
         arrivals_kwh={"pod": np.full(n, 3.0)},
-        price_eur_per_kwh=time_of_use_price(pool_profile.prices, times),
+        price_eur_per_kwh=time_of_use_price(
+            pool_profile.prices, times, pool_profile.site.timezone
+        ),
     )
     model = planner.build(pool_profile)
     data = planner.update(model, inputs)
@@ -178,8 +183,7 @@ def _hotel_inputs(
     mids = STEP_H * 3600.0 * (np.arange(n) + 0.5)
     ambient = np.full(n, -5.0)
     draw = {s.id: np.full(n, 0.2 / 3600.0) for s in profile.sinks if s.kind == "dhw"}
-    losses = {s.id: sink_loss_lines(profile, s, mids, ambient, draw.get(s.id))
-              for s in profile.sinks}
+    losses = sink_loss_lines(models_for(profile), OperatorSettings(), mids, ambient, draw)
     temps = {s.id: (tank_c if s.kind == "dhw" else s.setpoint_c) for s in profile.sinks}
     return planner.PlanInputs(
         start_s=0.0,
@@ -191,7 +195,7 @@ def _hotel_inputs(
         ambient_c=ambient,
         sink_loss_w=losses,
         draw_w_per_k={k: v * 4.18e6 for k, v in draw.items()},
-        price_eur_per_kwh=time_of_use_price(profile.prices, mids),
+        price_eur_per_kwh=time_of_use_price(profile.prices, mids, profile.site.timezone),
         tank_top_above_mean_k=top_above_mean_k or {},
     )
 
@@ -223,9 +227,41 @@ def test_top_above_mean_raises_the_planned_draw_loss(hotel_profile: SiteProfile)
     layered = planner.update(model, _hotel_inputs(hotel_profile, tank_c=46.0,
                                                   top_above_mean_k={"dhw": 10.0}))
     w_kw_per_k = 0.2 / 3600.0 * 4.18e6 / 1e3
-    sink = slice(model.rows[("SINK", "dhw")], model.rows[("SINK", "dhw")] + N)
-    draw = slice(model.rows[("DRAW", "dhw")], model.rows[("DRAW", "dhw")] + N)
+    sink = model.row(Row.SINK_DYNAMICS, "dhw")
+    draw = model.row(Row.DRAW_TOP_UP, "dhw")
     np.testing.assert_allclose(mixed.row_lower[sink] - layered.row_lower[sink],
                                STEP_H * w_kw_per_k * 10.0, rtol=1e-9)
     np.testing.assert_allclose(mixed.row_lower[draw] - layered.row_lower[draw],
                                w_kw_per_k * 10.0, rtol=1e-9)
+
+
+def test_operator_setpoint_moves_the_planned_low_point(pool_profile: SiteProfile) -> None:
+    # The pool's backup starts 0.3 K below the set point in force: 29.7 degC on the
+    # profile's 30 degC, 30.7 degC once an operator asks for 31 degC.
+    model = planner.build(pool_profile, planner.PlannerSettings(horizon_steps=N))
+    base = _inputs(pool_profile, temp_c=30.0, queue_kwh=0.0, loss_w=30e3)
+    raised = dataclasses.replace(base, setpoint_c={"pool": 31.0})
+    low = model.row(Row.COMFORT_LOW, "pool")
+    np.testing.assert_allclose(planner.update(model, base).row_lower[low], 29.7)
+    np.testing.assert_allclose(planner.update(model, raised).row_lower[low], 30.7)
+
+
+def test_dump_bound_is_the_loop_model_capacity_with_its_air_side(
+    pool_profile: SiteProfile,
+) -> None:
+    # The dry cooler's air warms across the coil (C_air = 8 m3/s x 1207 J/(m3 K)), so it
+    # rejects less than a coil in unlimited air: the planner's bound says so.
+    from thermalctl.models.loop import HeatLoopModel
+    from thermalctl.physics import drycooler
+
+    model = planner.build(pool_profile, planner.PlannerSettings(horizon_steps=N))
+    data = planner.update(model, _inputs(pool_profile, temp_c=30.0, queue_kwh=0.0,
+                                         loss_w=30e3, ambient_c=5.0))
+    loop = HeatLoopModel.from_profile(pool_profile)
+    bound_kw = data.col_upper[model.col(planner.Var.DUMP_KW)]
+    np.testing.assert_allclose(bound_kw, loop.dump_capacity_w(loop.supply_setpoint_c, 5.0) / 1e3)
+    cooler = pool_profile.heat_loop.dry_cooler
+    no_air_side_w = float(drycooler.rejection_capacity_w(
+        cooler.ua_w_per_k, loop.supply_setpoint_c, 5.0, loop.capacity_rate_w_per_k
+    ))
+    assert bound_kw[0] < 0.95 * no_air_side_w / 1e3

@@ -12,7 +12,9 @@ from thermalctl.control import planner
 from thermalctl.control.forecast import HistoryForecaster, QueueAges
 from thermalctl.control.policies import PlanningPolicy, build_policy
 from thermalctl.control.policy import BaselinePolicy
+from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
+from thermalctl.models.sinks import model_for
 from thermalctl.points import Quality, Reading
 from thermalctl.sim.offline import plant_state
 from thermalctl.sim.plant import Plant
@@ -42,6 +44,10 @@ class _RaisingSolver:
         raise RuntimeError("HiGHS crashed")
 
 
+#: What operators asked for when nothing was asked: the profile's set points.
+DEFAULTS = OperatorSettings()
+
+
 def _mpc(profile: SiteProfile) -> PlanningPolicy:
     policy = build_policy("mpc", profile)
     assert isinstance(policy, PlanningPolicy)
@@ -62,9 +68,9 @@ def test_failed_solve_falls_back_to_baseline_with_a_reason(pool: SiteProfile, so
     policy = _mpc(pool)
     policy.solver = solver
     state = plant_state(Plant(pool))
-    policy.plan(state)
-    decision = policy.decide(state)
-    baseline = BaselinePolicy(pool).decide(state)
+    policy.plan(state, DEFAULTS)
+    decision = policy.decide(state, DEFAULTS)
+    baseline = BaselinePolicy(pool).decide(state, DEFAULTS)
     assert decision.policy == "mpc"
     assert decision.gpu_power_cap_w == baseline.gpu_power_cap_w
     assert decision.sink_heat_request_w == baseline.sink_heat_request_w
@@ -77,13 +83,13 @@ def test_unusable_sink_reading_falls_back(pool: SiteProfile) -> None:
     policy = _mpc(pool)
     state = plant_state(Plant(pool))
     state.readings["sink.pool.temp_c"] = Reading.bad("x", "degC", state.now_s, "timeout")
-    policy.plan(state)
-    decision = policy.decide(state)
+    policy.plan(state, DEFAULTS)
+    decision = policy.decide(state, DEFAULTS)
     assert "sink.pool.temp_c unusable" in decision.reasons[-1]
 
 
 def test_no_plan_yet_falls_back(pool: SiteProfile) -> None:
-    decision = _mpc(pool).decide(plant_state(Plant(pool)))
+    decision = _mpc(pool).decide(plant_state(Plant(pool)), DEFAULTS)
     assert "no plan yet" in decision.reasons[-1]
 
 
@@ -93,8 +99,8 @@ def test_decision_respects_rack_limits(site: str, request: pytest.FixtureRequest
     policy = _mpc(profile)
     plant = Plant(profile)
     state = plant_state(plant)
-    policy.plan(state)
-    decision = policy.decide(state)
+    policy.plan(state, DEFAULTS)
+    decision = policy.decide(state, DEFAULTS)
     assert not decision.reasons
     for g in profile.rack_groups:
         assert g.min_cap_w <= decision.gpu_power_cap_w[g.id] <= g.max_power_w
@@ -107,8 +113,8 @@ def test_cold_pool_gets_full_heat_request(pool: SiteProfile) -> None:
     plant = Plant(pool)
     plant.sink_temp_c["pool"] = 28.0
     state = plant_state(plant)
-    policy.plan(state)
-    assert policy.decide(state).sink_heat_request_w["pool"] == pool.sinks[0].max_heat_w
+    policy.plan(state, DEFAULTS)
+    assert policy.decide(state, DEFAULTS).sink_heat_request_w["pool"] == pool.sinks[0].max_heat_w
 
 
 def test_queue_ages_fifo_by_hand() -> None:
@@ -140,9 +146,37 @@ def test_history_forecaster_learns_arrivals_by_slot(pool: SiteProfile) -> None:
         fc.observe(state)
         if slot == 32:
             queued += 2.0
-    forecast = fc.forecast(state, 2 * 86400.0, 900.0, 96)
+    forecast = fc.forecast(state, DEFAULTS, 2 * 86400.0, 900.0, 96)
     assert forecast.arrivals_kwh["pod"][32] == pytest.approx(2.0)
     assert forecast.arrivals_kwh["pod"][10] == pytest.approx(0.0)
     # Weather: yesterday's same slot, shifted by today's present error.
     assert forecast.ambient_c[48] == pytest.approx(10.0 + 48 / 96, abs=0.05)
     assert np.all(forecast.must_run_w["pod"] == g.idle_power_w)
+
+
+def test_operator_setpoint_reaches_baseline_forecaster_and_planner(pool: SiteProfile) -> None:
+    # The pool at 30.5 degC: above the profile's 30 degC set point, below the 31 degC an
+    # operator asked for. One OperatorSettings value changes the thermostat's answer,
+    # the forecaster's loss line (linearised at 31 degC) and the planner's set point.
+    raised = OperatorSettings().with_setpoint("pool", 31.0)
+    plant = Plant(pool)
+    plant.sink_temp_c["pool"] = 30.5
+    state = plant_state(plant)
+    baseline = BaselinePolicy(pool)
+    assert baseline.decide(state, DEFAULTS).sink_heat_request_w["pool"] == 0.0
+    assert baseline.decide(state, raised).sink_heat_request_w["pool"] == pool.sinks[0].max_heat_w
+
+    policy = _mpc(pool)
+    inputs = policy._inputs(state, raised, 0.0)
+    assert not isinstance(inputs, str)
+    assert inputs.setpoint_c["pool"] == 31.0
+    model = model_for(pool.sinks[0], pool)
+    mids = 450.0 + 900.0 * np.arange(policy.settings.horizon_steps)
+    at_31 = model.loss_line_w(mids, inputs.ambient_c, None, 31.0)
+    at_30 = model.loss_line_w(mids, inputs.ambient_c, None, 30.0)
+    np.testing.assert_allclose(inputs.sink_loss_w["pool"][0], at_31[0])
+    assert not np.allclose(at_31[0], at_30[0])
+    # And the plan made from it keeps the pool above 31 - 0.3 degC (its backup point).
+    policy.plan(state, raised)
+    assert policy.current is not None
+    assert policy.current.sink_temp_c["pool"][4:].min() > 30.7 - 0.05

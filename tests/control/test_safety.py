@@ -8,6 +8,7 @@ from tests.conftest import POOL_SITE
 from thermalctl.config import load_site
 from thermalctl.control import safety
 from thermalctl.control.policy import BaselinePolicy
+from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
 from thermalctl.points import Mode, Quality, Reading
 
@@ -91,8 +92,8 @@ def test_dump_capacity_shrinks_as_ambient_rises() -> None:
 
 def test_baseline_heats_cold_sink_and_stops_at_setpoint() -> None:
     policy = BaselinePolicy(PROFILE)
-    cold = policy.decide(_state(sink__pool__temp_c=28.0))
-    warm = policy.decide(_state(sink__pool__temp_c=30.2))
+    cold = policy.decide(_state(sink__pool__temp_c=28.0), OperatorSettings())
+    warm = policy.decide(_state(sink__pool__temp_c=30.2), OperatorSettings())
     assert cold.sink_heat_request_w["pool"] == PROFILE.sinks[0].max_heat_w
     assert warm.sink_heat_request_w["pool"] == 0.0
     assert cold.gpu_power_cap_w["pod"] == PROFILE.rack_groups[0].max_power_w  # work runs

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from tests.conftest import HOTEL_SITE, POOL_SITE
 from thermalctl.config.loader import load_site
 from thermalctl.config.site import SiteProfile
+from thermalctl.models.loop import AIR_VOLUMETRIC_HEAT_CAPACITY_J_PER_M3_K
 from thermalctl.physics import drycooler, hx
 from thermalctl.sim.inputs import SyntheticWeather, SyntheticWorkload, Weather
 from thermalctl.sim.plant import Plant
@@ -70,7 +71,8 @@ def test_constant_exchanger_slopes_match_the_physics() -> None:
     c = plant.loop_capacity_rate_w_per_k
     duty = hx.plate_hx_duty_w(loop.hx.ua_w_per_k, 38.0, 30.0, c, c, loop.hx.arrangement)
     assert plant.hx_w_per_k * 8.0 == pytest.approx(float(duty), rel=1e-12)
-    dump = drycooler.rejection_capacity_w(loop.dry_cooler.ua_w_per_k, 38.0, 10.0, c)
+    c_air = loop.dry_cooler.air_flow_m3_per_s * AIR_VOLUMETRIC_HEAT_CAPACITY_J_PER_M3_K
+    dump = drycooler.rejection_capacity_w(loop.dry_cooler.ua_w_per_k, 38.0, 10.0, c, c_air)
     assert plant.dump_w_per_k * 28.0 == pytest.approx(float(dump), rel=1e-12)
 
 
@@ -92,3 +94,18 @@ def test_dhw_tank_cannot_be_heated_above_the_loop() -> None:
     # The preheat coil only ever sees water colder than the loop (plus a small excess
     # from the coil-node mean), so the tank top stays near the loop's set point.
     assert plant.sink_temp_c["dhw"] < HOTEL.heat_loop.supply_temp_setpoint_c + 5.0
+
+
+def test_space_heating_follows_its_model_and_backup_thermostat() -> None:
+    # The hotel's building at 20.0 degC on a -10 degC day: it loses its 90 kW design load
+    # scaled to 30 K (87.1 kW) and its backup is fully on (more than 0.3 + 0.4 K below
+    # 21 degC); with no loop heat it cools by (120 - 87.1) kW x 900 s / 1.5 GJ/K.
+    plant = Plant(HOTEL, 0.0)
+    plant.commands.sink_heat_request_w = {s.id: 0.0 for s in HOTEL.sinks}
+    plant.sink_temp_c["heating"] = 20.0
+    plant.step(900.0, Weather(-10.0, 0.7, 3.0))
+    sink = HOTEL.sink("heating")
+    loss_w = 90e3 / 31.0 * 30.0
+    assert plant.backup_heat_w["heating"] == pytest.approx(sink.backup.max_heat_w)
+    expected = 20.0 + (sink.backup.max_heat_w - loss_w) * 900.0 / 1.5e9
+    assert plant.sink_temp_c["heating"] == pytest.approx(expected, rel=1e-4)
