@@ -179,3 +179,20 @@ def test_register_map_is_generated_from_the_profile() -> None:
     assert inputs == list(range(0, 2 * len(inputs), 2))   # two registers each, no overlap
     rows = _rows(str(POOL_SITE))
     assert rows[2]["name"] == "setpoint_pool" and rows[2]["min"] == "29"
+
+
+def test_bms_units_and_encodings_come_from_the_signal_catalogue() -> None:
+    from thermalctl.models.signals import Kind, spec
+
+    points = bms_register_map(load_site_profile(POOL_SITE))
+    by_source = {p.source: p.register for p in points if p.register.table is Table.INPUT}
+    for source, reg in by_source.items():
+        name = source if not source.startswith("decision:") else None
+        if name is None:
+            continue
+        s = spec(name)
+        assert reg.unit == s.unit, source
+        assert (reg.data_type.value == "uint32") == (s.kind is Kind.COUNTER), source
+        assert s.description in reg.description
+    assert by_source["rack.pod.queued_kwh"].data_type.value == "float32"  # kWh, not a counter
+    assert by_source["decision:gpu_power_cap_w:pod"].unit == "W"

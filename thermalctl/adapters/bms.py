@@ -48,6 +48,7 @@ from thermalctl.config.services import (
     validate_setting,
 )
 from thermalctl.config.site import SiteProfile
+from thermalctl.models import signals
 from thermalctl.points import AlarmSeverity, Mode
 
 __all__ = ["BmsPoint", "BmsServer", "bms_register_map"]
@@ -79,28 +80,40 @@ class BmsPoint:
     source: str
 
 
+#: What the BMS map exposes, in address order (the order is the BMS integrator's contract:
+#: append, never reorder). Units, kinds and descriptions come from the signal catalogue.
+_BMS_SITE_SIGNALS = (
+    signals.FACILITY_POWER_W, signals.FACILITY_ENERGY_KWH, signals.IT_POWER_W,
+    signals.IT_ENERGY_KWH, signals.LOOP_SUPPLY_TEMP_C, signals.LOOP_RETURN_TEMP_C,
+    signals.LOOP_FLOW_M3_PER_S, signals.LOOP_PUMP_POWER_W, signals.DUMP_HEAT_W,
+    signals.DUMP_ENERGY_KWH, signals.DUMP_FAN_POWER_W, signals.AMBIENT_TEMP_C,
+)
+_BMS_RACK_QUANTITIES = ("power_w", "coolant_out_temp_c", "energy_kwh", "queued_kwh")
+_BMS_SINK_QUANTITIES = ("temp_c", "heat_w", "energy_kwh", "backup_heat_w", "backup_energy_kwh")
+#: Decision field -> (catalogue actuator it plans, builder of its name).
+_DECISION_FIELDS = {
+    "gpu_power_cap_w": lambda ident: signals.rack_signal(ident, "gpu_power_cap_w"),
+    "sink_heat_request_w": lambda ident: signals.sink_signal(ident, "heat_request_w"),
+}
+
+
 def _site_signals(profile: SiteProfile) -> list[str]:
-    out = ["facility.power_w", "facility.energy_kwh", "it.power_w", "it.energy_kwh",
-           "loop.supply_temp_c", "loop.return_temp_c", "loop.flow_m3_per_s",
-           "loop.pump_power_w", "dump.heat_w", "dump.energy_kwh", "dump.fan_power_w",
-           "ambient.temp_c"]
+    out = list(_BMS_SITE_SIGNALS)
     for g in profile.rack_groups:
-        out += [f"rack.{g.id}.{s}" for s in ("power_w", "coolant_out_temp_c", "energy_kwh",
-                                             "queued_kwh")]
+        out += [signals.rack_signal(g.id, q) for q in _BMS_RACK_QUANTITIES]
         out.append(f"decision:gpu_power_cap_w:{g.id}")
     for s in profile.sinks:
-        out += [f"sink.{s.id}.{x}" for x in ("temp_c", "heat_w", "energy_kwh", "backup_heat_w",
-                                             "backup_energy_kwh")]
+        out += [signals.sink_signal(s.id, q) for q in _BMS_SINK_QUANTITIES]
         out.append(f"decision:sink_heat_request_w:{s.id}")
     return out
 
 
-def _unit(source: str) -> str:
-    for suffix, unit in (("kwh", "kWh"), ("_w", "W"), ("temp_c", "degC"),
-                         ("flow_m3_per_s", "m3/s")):
-        if source.endswith(suffix) or f"{suffix}:" in source:
-            return unit
-    return "1"
+def _spec(source: str) -> signals.SignalSpec:
+    """The catalogue entry of a signal or of the actuator a decision field plans."""
+    if source.startswith("decision:"):
+        _, fld, ident = source.split(":")
+        return signals.spec(_DECISION_FIELDS[fld](ident))
+    return signals.spec(source)
 
 
 def _name(source: str) -> str:
@@ -135,13 +148,15 @@ def bms_register_map(profile: SiteProfile) -> tuple[BmsPoint, ...]:
             f"gpu_cap/{g.id}"))
     address = 0
     for source in _site_signals(profile):
-        unit = _unit(source)
-        energy = unit == "kWh" and "queued" not in source
+        spec = _spec(source)
+        counter = spec.kind is signals.Kind.COUNTER
+        planned = "planned: " if source.startswith("decision:") else ""
         reg = Register(
             name=_name(source), address=address, table=Table.INPUT,
-            data_type=DataType.UINT32 if energy else DataType.FLOAT32,
-            scale=ENERGY_SCALE if energy else 1.0, unit=unit,  # type: ignore[arg-type]
-            description="counter, 0xFFFFFFFF unknown" if energy else "NaN when unknown")
+            data_type=DataType.UINT32 if counter else DataType.FLOAT32,
+            scale=ENERGY_SCALE if counter else 1.0, unit=spec.unit,  # type: ignore[arg-type]
+            description=f"{planned}{spec.description}; "
+            + ("counter, 0xFFFFFFFF unknown" if counter else "NaN when unknown"))
         points.append(BmsPoint(reg, source))
         address += 2
     for i, (name, text) in enumerate((

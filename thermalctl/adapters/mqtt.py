@@ -53,6 +53,7 @@ from thermalctl.config.services import (
 )
 from thermalctl.config.site import MqttSensor, SiteProfile
 from thermalctl.config.units import to_canonical
+from thermalctl.models.signals import UnknownSignalError, rack_signal, sink_signal, spec
 from thermalctl.points import Alarm, Decision, Mode, Quality, Reading
 
 __all__ = [
@@ -312,7 +313,7 @@ def _extract(payload: bytes, json_field: str | None) -> float:
     return float(node)
 
 
-# -- Home Assistant units and classes ------------------------------------------------------------
+# -- Home Assistant units and classes (from the signal catalogue) --------------------------------
 @dataclass(frozen=True)
 class _HaKind:
     device_class: str | None
@@ -321,26 +322,16 @@ class _HaKind:
     factor: float = 1.0  # canonical value * factor = published value
 
 
-_KINDS: tuple[tuple[str, _HaKind], ...] = (
-    ("energy_kwh", _HaKind("energy", "kWh", "total_increasing")),
-    ("queued_kwh", _HaKind("energy_storage", "kWh", "measurement")),
-    ("_power_w", _HaKind("power", "W", "measurement")),
-    ("power_w", _HaKind("power", "W", "measurement")),
-    ("heat_w", _HaKind("power", "W", "measurement")),
-    ("_request_w", _HaKind("power", "W", "measurement")),
-    ("temp_c", _HaKind("temperature", "°C", "measurement")),
-    ("flow_m3_per_s", _HaKind("volume_flow_rate", "m³/h", "measurement", 3600.0)),
-    ("relative_humidity", _HaKind("humidity", "%", "measurement", 100.0)),
-    ("valve_fraction", _HaKind(None, "%", "measurement", 100.0)),
-)
-
-
 def ha_unit(signal: str) -> _HaKind:
-    """Home Assistant device class, unit and state class of a signal (by its suffix)."""
-    for suffix, kind in _KINDS:
-        if signal.endswith(suffix):
-            return kind
-    return _HaKind(None, None, "measurement")
+    """Home Assistant device class, unit and state class of a signal, from the catalogue.
+
+    A name the catalogue does not know is published as a plain measurement.
+    """
+    try:
+        s = spec(signal)
+    except UnknownSignalError:
+        return _HaKind(None, None, "measurement")
+    return _HaKind(s.device_class, s.ha_unit, s.state_class, s.ha_factor)
 
 
 # -- state publishing ----------------------------------------------------------------------------
@@ -526,24 +517,19 @@ def discovery_messages(
         out.append((topics.discovery(component, object_id), json.dumps(body, sort_keys=True)))
 
     for signal in sorted(set(signals)):
-        kind = ha_unit(signal)
-        cfg: dict[str, object] = {"name": signal, "state_topic": topics.state(signal),
-                                  "value_template": "{{ value_json.value }}"}
-        for key, val in (("device_class", kind.device_class),
-                         ("unit_of_measurement", kind.unit), ("state_class", kind.state_class)):
-            if val is not None:
-                cfg[key] = val
-        add("sensor", signal.replace(".", "_"), cfg)
+        add("sensor", signal.replace(".", "_"), {
+            "name": signal, "state_topic": topics.state(signal),
+            "value_template": "{{ value_json.value }}", **_ha_classes(signal)})
     for group in profile.rack_groups:
         add("sensor", f"decision_gpu_power_cap_w_{group.id}", {
-            "name": f"{group.id} planned GPU power cap", "device_class": "power",
-            "unit_of_measurement": "W", "state_class": "measurement",
-            "state_topic": topics.state(f"decision/gpu_power_cap_w/{group.id}")})
+            "name": f"{group.id} planned GPU power cap",
+            "state_topic": topics.state(f"decision/gpu_power_cap_w/{group.id}"),
+            **_ha_classes(rack_signal(group.id, "gpu_power_cap_w"))})
     for sink in profile.sinks:
         add("sensor", f"decision_sink_heat_request_w_{sink.id}", {
-            "name": f"{sink.id} heat request", "device_class": "power",
-            "unit_of_measurement": "W", "state_class": "measurement",
-            "state_topic": topics.state(f"decision/sink_heat_request_w/{sink.id}")})
+            "name": f"{sink.id} heat request",
+            "state_topic": topics.state(f"decision/sink_heat_request_w/{sink.id}"),
+            **_ha_classes(sink_signal(sink.id, "heat_request_w"))})
     add("binary_sensor", "alarm_active", {
         "name": "alarm", "device_class": "problem", "state_topic": topics.state("alarm_active"),
         "json_attributes_topic": topics.state("alarms"),
@@ -564,6 +550,14 @@ def discovery_messages(
                "command_topic": topics.cmd(s.key)}
         add("number", object_id, cfg)
     return out
+
+
+def _ha_classes(signal: str) -> dict[str, object]:
+    """device_class, unit_of_measurement and state_class of a signal (those it has)."""
+    kind = ha_unit(signal)
+    pairs = (("device_class", kind.device_class), ("unit_of_measurement", kind.unit),
+             ("state_class", kind.state_class))
+    return {key: val for key, val in pairs if val is not None}
 
 
 def publish_discovery(hub: MqttHub, messages: Iterable[tuple[str, str]]) -> None:

@@ -13,9 +13,10 @@ import logging
 from collections.abc import Callable
 
 from thermalctl.config.loader import Site
+from thermalctl.models import signals as sig
 from thermalctl.sim.inputs import SyntheticWeather, Weather
 from thermalctl.sim.modbus_server import SimulatedDevices
-from thermalctl.sim.plant import Plant
+from thermalctl.sim.plant import Commands, Plant
 
 __all__ = ["SimulatedSite", "plant_signal"]
 
@@ -24,44 +25,78 @@ log = logging.getLogger(__name__)
 
 def plant_signal(plant: Plant, signal: str) -> float | None:
     """What a meter bound to ``signal`` would read from ``plant`` (None if unknown)."""
-    parts = signal.split(".")
-    head, name = parts[0], parts[-1]
+    try:
+        ref = sig.parse(signal)
+    except sig.UnknownSignalError:
+        return None
+    quantity = ref.spec.quantity
     t = plant.totals
-    if head == "rack":
-        gid = parts[1]
-        return {
-            "power_w": plant.group_power_w[gid],
-            "energy_kwh": t.group_it_kwh[gid],
-            "coolant_out_temp_c": plant.return_temp_c(),
-            "queued_kwh": plant.queued_kwh(gid),
-            "must_run_w": _must_run_w(plant, gid),
-        }.get(name)
-    if head == "sink":
-        sid = parts[1]
-        return {
-            "temp_c": plant.sink_temp_c[sid],
-            "mean_temp_c": plant.tank_mean_temp_c(sid) if sid in plant.tank_nodes_c else None,
-            "heat_w": plant.sink_heat_w[sid],
-            "energy_kwh": t.sink_kwh[sid],
-            "backup_heat_w": plant.backup_heat_w[sid],
-            "backup_energy_kwh": t.backup_kwh[sid],
-        }.get(name)
-    table: dict[str, float] = {
-        "loop.supply_temp_c": plant.supply_temp_c(),
-        "loop.return_temp_c": plant.return_temp_c(),
-        "loop.flow_m3_per_s": plant.loop_flow_m3_per_s,
-        "loop.pump_power_w": plant.pump_w,
-        "loop.heat_path_fault": float(plant.heat_path_fault),
-        "dump.heat_w": plant.dump_heat_w,
-        "dump.fan_power_w": plant.dump_fan_w,
-        "dump.energy_kwh": t.dumped_kwh,
-        "facility.power_w": plant.facility_w,
-        "facility.energy_kwh": t.facility_kwh,
-        "it.power_w": sum(plant.group_power_w.values()),
-        "it.energy_kwh": t.it_kwh,
-        "ambient.temp_c": plant.ambient.temp_c,
+    if ref.group is not None:
+        gid = ref.group
+        rack: dict[str, Callable[[], float]] = {
+            "power_w": lambda: plant.group_power_w[gid],
+            "energy_kwh": lambda: t.group_it_kwh[gid],
+            "coolant_out_temp_c": plant.return_temp_c,
+            "queued_kwh": lambda: plant.queued_kwh(gid),
+            "must_run_w": lambda: _must_run_w(plant, gid),
+        }
+        return rack[quantity]() if quantity in rack else None
+    if ref.sink is not None:
+        sid = ref.sink
+        sink: dict[str, Callable[[], float | None]] = {
+            "temp_c": lambda: plant.sink_temp_c[sid],
+            "mean_temp_c": lambda: (
+                plant.tank_mean_temp_c(sid) if sid in plant.tank_nodes_c else None
+            ),
+            "heat_w": lambda: plant.sink_heat_w[sid],
+            "energy_kwh": lambda: t.sink_kwh[sid],
+            "backup_heat_w": lambda: plant.backup_heat_w[sid],
+            "backup_energy_kwh": lambda: t.backup_kwh[sid],
+        }
+        return sink[quantity]() if quantity in sink else None
+    site: dict[str, Callable[[], float]] = {
+        sig.LOOP_SUPPLY_TEMP_C: plant.supply_temp_c,
+        sig.LOOP_RETURN_TEMP_C: plant.return_temp_c,
+        sig.LOOP_FLOW_M3_PER_S: lambda: plant.loop_flow_m3_per_s,
+        sig.LOOP_PUMP_POWER_W: lambda: plant.pump_w,
+        sig.LOOP_HEAT_PATH_FAULT: lambda: float(plant.heat_path_fault),
+        sig.DUMP_HEAT_W: lambda: plant.dump_heat_w,
+        sig.DUMP_FAN_POWER_W: lambda: plant.dump_fan_w,
+        sig.DUMP_ENERGY_KWH: lambda: t.dumped_kwh,
+        sig.FACILITY_POWER_W: lambda: plant.facility_w,
+        sig.FACILITY_ENERGY_KWH: lambda: t.facility_kwh,
+        sig.IT_POWER_W: lambda: sum(plant.group_power_w.values()),
+        sig.IT_ENERGY_KWH: lambda: t.it_kwh,
+        sig.AMBIENT_TEMP_C: lambda: plant.ambient.temp_c,
     }
-    return table.get(signal)
+    return site[signal]() if signal in site else None
+
+
+def _command(cmd: Commands, signal: str) -> float | None:
+    """The plant's current command for an actuator signal (None if the plant has none)."""
+    ref = sig.parse(signal)
+    if ref.group is not None and ref.spec.quantity == "gpu_power_cap_w":
+        return cmd.gpu_power_cap_w[ref.group]
+    if ref.sink is not None and ref.spec.quantity == "heat_request_w":
+        return cmd.sink_heat_request_w[ref.sink]
+    if signal == sig.DUMP_ON:
+        return float(cmd.dump_on)
+    if signal == sig.DUMP_HEAT_REQUEST_W:
+        return cmd.dump_heat_request_w
+    return None
+
+
+def _set_command(cmd: Commands, signal: str, value: float) -> None:
+    """Apply what the controller wrote to an actuator signal to the plant's commands."""
+    ref = sig.parse(signal)
+    if ref.group is not None and ref.spec.quantity == "gpu_power_cap_w":
+        cmd.gpu_power_cap_w[ref.group] = value
+    elif ref.sink is not None and ref.spec.quantity == "heat_request_w":
+        cmd.sink_heat_request_w[ref.sink] = value
+    elif signal == sig.DUMP_ON:
+        cmd.dump_on = bool(value)
+    elif signal == sig.DUMP_HEAT_REQUEST_W:
+        cmd.dump_heat_request_w = value
 
 
 def _must_run_w(plant: Plant, group_id: str) -> float:
@@ -110,16 +145,7 @@ class SimulatedSite:
         cmd = self.plant.commands
         for dev in self.site.profile.devices:
             for signal, reg in dev.actuators.items():
-                value = self.devices.get_value(dev.id, reg)
-                parts = signal.split(".")
-                if signal.endswith("gpu_power_cap_w"):
-                    cmd.gpu_power_cap_w[parts[1]] = value
-                elif signal.endswith("heat_request_w") and parts[0] == "sink":
-                    cmd.sink_heat_request_w[parts[1]] = value
-                elif signal == "dump.on":
-                    cmd.dump_on = bool(value)
-                elif signal == "dump.heat_request_w":
-                    cmd.dump_heat_request_w = value
+                _set_command(cmd, signal, self.devices.get_value(dev.id, reg))
 
     def publish(self) -> None:
         for dev in self.site.profile.devices:
@@ -133,16 +159,7 @@ class SimulatedSite:
         cmd = self.plant.commands
         for dev in self.site.profile.devices:
             for signal, reg in dev.actuators.items():
-                parts = signal.split(".")
-                value: float | None = None
-                if signal.endswith("gpu_power_cap_w"):
-                    value = cmd.gpu_power_cap_w[parts[1]]
-                elif signal.endswith("heat_request_w") and parts[0] == "sink":
-                    value = cmd.sink_heat_request_w[parts[1]]
-                elif signal == "dump.on":
-                    value = float(cmd.dump_on)
-                elif signal == "dump.heat_request_w":
-                    value = cmd.dump_heat_request_w
+                value = _command(cmd, signal)
                 if value is not None:
                     self.devices.set_value(dev.id, reg, value)
 
