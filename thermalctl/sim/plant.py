@@ -11,6 +11,12 @@ balance can be checked exactly:
 The local controllers that a real plant has (and thermalctl does not replace)
 are modelled too: the dry-cooler loop that trims dump heat to hold the
 coolant supply temperature, and each sink's own backup heater thermostat.
+
+The physics comes from the site models, the same ones the planner takes its linear
+coefficients from: the heat loop (:class:`thermalctl.models.loop.HeatLoopModel`: rack
+capture, exchanger and dry-cooler duty per kelvin, pump, pipe losses) and one model per
+sink (:mod:`thermalctl.models.sinks`: state, step, HX inlet, backup, comfort). The plant
+holds the state and the energy books; it never tells sink kinds apart itself.
 """
 
 from __future__ import annotations
