@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
                 weather=read_epw(args.weather) if args.weather else None,
                 workloads=_workload(args.workload, profile.rack_groups) if args.workload
                 else None,
-                draw_shape=read_dhw_profile(args.dhw) if args.dhw else None,
+                draw_shape=(
+                    read_dhw_profile(args.dhw, tz=profile.site.timezone) if args.dhw else None
+                ),
             )
             rows.append(result.metrics)
             print(f"done {profile.site.id} {policy} in {result.metrics['wall_s']:.1f} s",

@@ -124,7 +124,7 @@ def simulate(
 ) -> OfflineResult:
     """Run ``policy_name`` through the control core on the simulated plant for ``days``."""
     wall_start = time.perf_counter()
-    weather_fn = weather or SyntheticWeather(profile.simulation)
+    weather_fn = weather or SyntheticWeather.for_site(profile)
     plant = Plant(profile, start_s, workloads=workloads, draw_shape=draw_shape)
     plant.ambient = weather_fn(start_s)
     policy = build_policy(

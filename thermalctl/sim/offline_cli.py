@@ -9,6 +9,7 @@ import sys
 
 from thermalctl.config.loader import DEFAULT_SITE, load_site
 from thermalctl.config.site import RackGroup
+from thermalctl.models.localtime import zone
 from thermalctl.sim.inputs import Workload
 from thermalctl.sim.offline import DECIDE_PERIOD_S, simulate
 from thermalctl.sim.readers import (
@@ -36,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Alibaba GenTD26 duty-cycle CSV/.tar.gz or a gpu-v2023 pod list",
     )
     parser.add_argument("--dhw", help="hot-water draws: one L/h value per minute, or CSV")
-    parser.add_argument("--start", default=DEFAULT_START, help="start date, ISO (UTC)")
+    parser.add_argument(
+        "--start", default=DEFAULT_START,
+        help="start date or time, ISO 8601; without an offset in the site's local time")
     parser.add_argument("--decide-period", type=float, default=DECIDE_PERIOD_S,
                         help="fast-decision period [s] (default %(default)s)")
     parser.add_argument("--backend", default="auto", choices=["auto", "highspy", "scipy"])
@@ -58,8 +61,8 @@ def _workload(path: str, site_groups: tuple[RackGroup, ...]) -> dict[str, Worklo
 def run(args: argparse.Namespace) -> int:
     profile = load_site(args.site).profile
     start = dt.datetime.fromisoformat(args.start)
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=dt.UTC)
+    if start.tzinfo is None:  # a date or time without offset is the site's local time
+        start = start.replace(tzinfo=zone(profile.site.timezone))
     if args.days <= 0:
         print("thermalctl simulate: --days must be positive", file=sys.stderr)
         return 2
@@ -70,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
         start_s=start.timestamp(),
         weather=read_epw(args.weather) if args.weather else None,
         workloads=_workload(args.workload, profile.rack_groups) if args.workload else None,
-        draw_shape=read_dhw_profile(args.dhw) if args.dhw else None,
+        draw_shape=(
+            read_dhw_profile(args.dhw, tz=profile.site.timezone) if args.dhw else None
+        ),
         decide_period_s=args.decide_period,
         backend=args.backend,
     )
