@@ -308,10 +308,17 @@ def validate_setting(setting: OperatorSetting, raw: object) -> SettingValue:
 
 
 class OperatorPort(Protocol):
-    """What the MQTT and BMS adapters may change on a controller (the runtime implements it)."""
+    """What the MQTT and BMS adapters may change on a controller (the runtime implements it).
 
-    def apply_setting(self, key: str, value: SettingValue) -> None:
+    ``source`` says who asked, for the audit trail: ``mqtt:<user or key id>``,
+    ``bms:<client address>``, ``bms:watchdog``, ``cli``. Never a password or a key.
+    """
+
+    def apply_setting(self, key: str, value: SettingValue, *, source: str = "") -> None:
         """Apply an already validated value (``validate_setting``)."""
+
+    def refuse_setting(self, key: str, raw: str, *, source: str, reason: str) -> None:
+        """Record a refused change (``raw``: the request as received, already shortened)."""
 
     def setting_value(self, key: str) -> SettingValue:
         """The value in force now."""

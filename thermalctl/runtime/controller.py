@@ -95,6 +95,12 @@ class CounterSum:
         return None if unconfirmed else total
 
 
+class AuditSink(Protocol):
+    """The audit trail as the controller sees it (:mod:`thermalctl.adapters.audit`)."""
+
+    def record(self, event: str, **fields: object) -> None: ...
+
+
 class Observer(Protocol):
     """Something that wants to see every tick (MQTT state, BMS registers, ...)."""
 
@@ -183,6 +189,10 @@ class Controller:
         if restore_settings:
             self.settings = self._restored_settings()
         self.observers: list[Observer] = []
+        #: Alarm sources polled every tick (the telemetry shipper's outage, ...).
+        self.alarm_sources: list[Callable[[float], Sequence[Alarm]]] = []
+        #: Where operator changes and safety trips are recorded (see AuditSink).
+        self.audit: AuditSink | None = None
         self.active_alarms: dict[str, Alarm] = {}
         #: Alarms the supervisor raises about the jobs themselves (shown with the rest).
         self.runtime_alarms: dict[str, Alarm] = {}
@@ -284,10 +294,32 @@ class Controller:
             log.info("operator settings restored from the store: %s", kept.to_json())
         return kept
 
+    def audit_change(
+        self,
+        key: str,
+        old: object,
+        new: object,
+        *,
+        source: str,
+        accepted: bool,
+        reason: str = "",
+    ) -> None:
+        """Hand an operator change (accepted or refused) to the audit trail, if any."""
+        if self.audit is not None:
+            self.audit.record(
+                "setting", key=key, old=old, new=new, source=source or "unknown",
+                accepted=accepted, reason=reason, time_s=self.clock(),
+            )
+
+    def _audit_safety(self, event: str, reason: str, now: float) -> None:
+        if self.audit is not None:
+            self.audit.record(event, source="controller", reason=reason, time_s=now)
+
     def latch_safe(self, reason: str) -> None:
         """Enter safe mode for a trip or a runtime fault; released after SAFE_HOLD_S clear."""
         if not self.memory.latched:
             log.warning("entering safe mode: %s", reason)
+            self._audit_safety("safety_trip", reason, self.clock())
             self._act.written.clear()
         self.memory = self.memory.latch(reason)
 
@@ -327,14 +359,18 @@ class Controller:
         step = self.core.step(self.state, self.settings, self.memory)
         if step.memory.latched and not self.memory.latched:
             log.warning("entering safe mode: %s", step.memory.latch_reason)
+            self._audit_safety("safety_trip", step.memory.latch_reason, now)
         elif self.memory.latched and not step.memory.latched:
             log.info("safety trip cleared for %.0f s, leaving safe mode for %s", SAFE_HOLD_S,
                      self.settings.mode.value)
+            self._audit_safety("safety_clear", self.memory.latch_reason, now)
         self.memory = step.memory
         decision = step.decision
         if decision.mode is not was:
             self._act.written.clear()  # re-assert every actuator under the new mode
         alarms = [*step.alarms, *self.runtime_alarms.values()]
+        for source in self.alarm_sources:
+            alarms.extend(source(now))
         if decision.mode is not Mode.MANUAL:
             alarms.extend(await self._actuate(decision, readings))
         self._update_alarms(alarms, now)

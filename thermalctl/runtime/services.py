@@ -64,7 +64,19 @@ class ControllerOperator:
     def __init__(self, controller: Controller) -> None:
         self.controller = controller
 
-    def apply_setting(self, key: str, value: SettingValue) -> None:
+    def refuse_setting(self, key: str, raw: str, *, source: str, reason: str) -> None:
+        log.info("refused %s = %.80s from %s: %s", key, raw, source or "?", reason)
+        self.controller.audit_change(key, None, raw, source=source, accepted=False,
+                                     reason=reason)
+
+    def apply_setting(self, key: str, value: SettingValue, *, source: str = "") -> None:
+        c = self.controller
+        old = self.setting_value(key) if key == "mode" or "/" in key else None
+        self._apply(key, value)
+        log.info("accepted %s = %s from %s", key, _text(value), source or "?")
+        c.audit_change(key, _text(old), _text(value), source=source, accepted=True)
+
+    def _apply(self, key: str, value: SettingValue) -> None:
         c = self.controller
         kind, _, ident = key.partition("/")
         if kind == "mode" and isinstance(value, Mode):
@@ -84,6 +96,10 @@ class ControllerOperator:
         if kind == "gpu_cap":
             return c.settings.gpu_cap_w.get(ident)
         return float(c.settings.setpoint_c(c.profile.sink(ident)))
+
+
+def _text(value: SettingValue) -> str | float | None:
+    return value.value if isinstance(value, Mode) else value
 
 
 @dataclass
