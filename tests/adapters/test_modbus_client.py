@@ -108,8 +108,8 @@ async def test_out_of_range_value_is_bad(
 ) -> None:
     sim.set_value("loop", "supply_temp", 150.0)  # the map's valid range ends at 120 degC
     reading = (await read(hubs, bound, "loop"))["loop.supply_temp"]
-    assert reading.quality is Quality.BAD
-    assert math.isnan(reading.value)
+    assert reading.quality is Quality.BAD and not reading.usable
+    assert reading.value == pytest.approx(150.0)  # kept, so safety can tell hot from broken
     assert reading.unit == "degC"
     assert "out of range" in reading.reason and "120" in reading.reason
 

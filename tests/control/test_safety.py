@@ -47,7 +47,7 @@ def test_supply_above_alarm_warns_without_trip() -> None:
     [
         ("loop__supply_temp_c", 51.0, "coolant.supply_trip"),
         ("loop__return_temp_c", 61.0, "coolant.return_trip"),
-        ("loop__supply_temp_c", 400.0, "loop.supply_temp_c.implausible"),
+        ("loop__supply_temp_c", 400.0, "loop.supply_temp_c.implausible_high"),
     ],
 )
 def test_hot_or_implausible_coolant_trips(signal: str, value: float, code: str) -> None:
@@ -97,3 +97,56 @@ def test_baseline_heats_cold_sink_and_stops_at_setpoint() -> None:
     assert cold.sink_heat_request_w["pool"] == PROFILE.sinks[0].max_heat_w
     assert warm.sink_heat_request_w["pool"] == 0.0
     assert cold.gpu_power_cap_w["pod"] == PROFILE.rack_groups[0].max_power_w  # work runs
+
+
+def test_a_value_beyond_its_registers_range_trips_at_once_not_after_the_stale_limit() -> None:
+    # Finding 4 of issue 11: supply 130 degC on a 0-120 register was a lost poll (28 s on
+    # the last good 35 degC). The adapter keeps the value on the BAD reading; it trips now.
+    st = _state(now=1000.0)
+    st.now_s = 1002.0
+    hot = Reading("loop.supply_temp", 130.0, "degC", Quality.BAD, 1002.0,
+                  "out of range: 130 above 120")
+    st.update([("loop.supply_temp_c", hot)])
+    verdict = safety.check(st, PROFILE, BOUND)
+    assert verdict.trip and verdict.thermal
+    assert "loop.supply_temp_c.implausible_high" in [a.code for a in verdict.alarms]
+
+
+def test_a_value_below_its_registers_range_is_a_sensor_fault_not_a_thermal_trip() -> None:
+    st = _state(now=1000.0)
+    cold = Reading("loop.supply_temp", -40.0, "degC", Quality.BAD, 1000.0,
+                   "out of range: -40 below 0")
+    st.update([("loop.supply_temp_c", cold)])
+    verdict = safety.check(st, PROFILE, BOUND)
+    assert verdict.trip and not verdict.thermal
+
+
+def test_safe_mode_for_lost_readings_keeps_must_run_load() -> None:
+    # Finding 11 of issue 11: with the devices unreachable, safe mode wrote min_cap_w and
+    # cut the inference load the site exists for. Only a thermal trip may cut must-run.
+    group = PROFILE.rack_groups[0]
+    # Just below the pod's limit: above what the dry cooler rejects on a 35 degC day.
+    MUST_W = 39_900.0  # noqa: N806
+    st = _state(now=1000.0, ambient__temp_c=35.0)
+    st.update([("rack.pod.must_run_w",
+                Reading("rack.pod.must_run_w", MUST_W, "W", Quality.GOOD, 1000.0))])
+    st.now_s = 1000.0 + 10 * PROFILE.limits.stale_after_s  # everything stale: devices gone
+    verdict = safety.check(st, PROFILE, BOUND)
+    assert verdict.trip and not verdict.thermal
+    lost = safety.safe_decision(st, PROFILE, verdict)
+    assert lost.gpu_power_cap_w["pod"] >= MUST_W
+    hot_state = _state(now=1000.0, loop__supply_temp_c=52.0, ambient__temp_c=35.0)
+    hot_state.update([("rack.pod.must_run_w",
+                       Reading("rack.pod.must_run_w", MUST_W, "W", Quality.GOOD, 1000.0))])
+    hot = safety.check(hot_state, PROFILE, BOUND)
+    assert hot.thermal
+    capped = safety.safe_decision(hot_state, PROFILE, hot)
+    assert capped.gpu_power_cap_w["pod"] < MUST_W <= group.max_power_w  # the envelope first
+
+
+def test_must_run_estimate_is_used_before_any_measurement() -> None:
+    group = PROFILE.rack_groups[0]
+    st = SiteState(now_s=5.0)  # never read anything
+    verdict = safety.check(st, PROFILE, BOUND)
+    d = safety.safe_decision(st, PROFILE, verdict)
+    assert d.gpu_power_cap_w["pod"] >= safety.must_run_estimate_w(group) > group.idle_power_w

@@ -272,3 +272,26 @@ def test_counter_sum_survives_one_meter_replaced_and_ignores_a_glitch() -> None:
     assert s.update([("a", 140.0), ("b", 2.0)]) is None  # meter b replaced ...
     assert s.update([("a", 150.0), ("b", 5.0)]) == pytest.approx(150.0 + 40_030.0 + 5.0)
     assert s.update([("a", 160.0), ("b", None)]) is None  # a meter missing: no sum
+
+
+async def test_a_critical_value_beyond_its_register_range_trips_in_the_same_tick(
+    pool_rig: Rig,
+) -> None:
+    c = pool_rig.controller
+    await pool_rig.run(1)
+    pool_rig.sim.override("loop.supply_temp_c", 130.0)  # the loop map's register ends at 120
+    await pool_rig.run(1)
+    assert c.mode is Mode.SAFE
+    assert "loop.supply_temp_c.implausible_high" in c.active_alarms
+
+
+async def test_a_silent_rack_controller_raises_an_alarm_naming_it(pool_rig: Rig) -> None:
+    c = pool_rig.controller
+    await pool_rig.run(1)
+    pool_rig.sim.devices.set_fault("pod_ctrl", "silent")
+    await pool_rig.run(2)  # 60 s > stale_after_s (30 s)
+    alarm = c.active_alarms.get("device.pod_ctrl.silent")
+    assert alarm is not None and "rack.pod.coolant_out_temp_c" in alarm.message
+    pool_rig.sim.devices.set_fault("pod_ctrl", "none")
+    await pool_rig.run(1)
+    assert "device.pod_ctrl.silent" not in c.active_alarms

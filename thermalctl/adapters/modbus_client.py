@@ -367,9 +367,13 @@ def _reading(device: DeviceBinding, reg: Register, value: float, now_s: float) -
     """A GOOD reading in canonical units, or BAD when outside the register's range."""
     point = f"{device.id}.{reg.name}"
     canonical_unit = to_canonical(0.0, reg.unit)[1]
-    if (reason := check_range(reg, value)) is not None:
-        return Reading.bad(point, canonical_unit, now_s, f"out of range: {reason}")
     canonical, unit = to_canonical(value, reg.unit)
+    if (reason := check_range(reg, value)) is not None:
+        # BAD, but the value the device sent is kept: safety trips at once on a critical
+        # value beyond its register's range (too hot, or a broken sensor) instead of
+        # waiting for the last good value to turn stale.
+        return Reading(point, canonical, canonical_unit, Quality.BAD, now_s,
+                       f"out of range: {reason}")
     return Reading(point, canonical, unit, Quality.GOOD, now_s)
 
 

@@ -2,39 +2,74 @@
 
 Trips (-> safe mode):
 
-* coolant supply or return above its trip limit, or a rack's coolant outlet above
-  the return trip limit;
-* a critical reading (coolant supply / return temperature) stale, bad or
-  outside its plausible range;
+* thermal: coolant supply or return above its trip limit, a rack's coolant outlet
+  above the return trip limit, or a safety reading that the device reports above
+  its register's range or the plausible range (it may be real: treated as hot);
+* a safety reading stale, bad, never read, or below its plausible range;
 * loss of the heat path (the loop controller reports a fault).
 
+A value the device reports outside its register's range trips at once (it is not
+taken for a lost poll that only turns stale after ``limits.stale_after_s``).
 A supply temperature above the alarm limit but below the trip raises a warning.
 
-In safe mode deferrable GPU power is capped to what the dry cooler can reject
-at the trip temperature, the dump is opened fully, and heat still goes to sinks
-whose path is intact.
+In safe mode the dump is opened fully and heat still goes to sinks whose path is
+intact. GPU caps:
+
+* after a **thermal** trip, each group is capped to its share of what the dry cooler
+  can reject at the trip temperature (never below its idle power or lowest cap):
+  this may cut must-run work, because the racks' envelope comes first;
+* after any other trip (stale or lost readings, heat path lost, an operator's safe
+  mode, a failing policy) only **deferrable** work is capped that way; must-run
+  (inference) load keeps running: the cap never goes below the group's last known
+  must-run power, or the profile's estimate of it when it was never read.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from thermalctl.config.site import CRITICAL_SIGNALS, SiteProfile
+from thermalctl.config.site import CRITICAL_SIGNALS, RackGroup, SiteProfile
 from thermalctl.control.state import SiteState
 from thermalctl.models.loop import HeatLoopModel
+from thermalctl.models.signals import AMBIENT_TEMP_C, rack_signal
 from thermalctl.points import Alarm, AlarmSeverity, Decision, Mode, Quality
 
-__all__ = ["CRITICAL_SIGNALS", "SafetyVerdict", "check", "dump_capacity_w", "safe_decision"]
+__all__ = [
+    "CRITICAL_SIGNALS",
+    "SafetyVerdict",
+    "check",
+    "dump_capacity_w",
+    "must_run_estimate_w",
+    "safe_decision",
+]
 
 #: Ambient assumed for the dump's capacity when the outdoor sensor is unusable [degC]
 #: (a hot summer afternoon: the conservative side).
 WORST_CASE_AMBIENT_C = 35.0
+#: How a reading's reason starts when the device reported a value outside its register's
+#: range (:mod:`thermalctl.adapters.modbus_client` and the MQTT ingestion).
+OUT_OF_RANGE = "out of range"
+
+
+#: Alarm codes (or code suffixes) of the trips that mean the loop is, or may be, too hot.
+THERMAL_TRIP_CODES = ("coolant.supply_trip", "coolant.return_trip")
+THERMAL_TRIP_SUFFIXES = (".outlet_trip", ".implausible_high")
 
 
 @dataclass(frozen=True)
 class SafetyVerdict:
     trip: bool
     alarms: tuple[Alarm, ...]
+
+    @property
+    def thermal(self) -> bool:
+        """A thermal trip: the loop is or may be too hot (must-run load may be cut)."""
+        return any(
+            a.code in THERMAL_TRIP_CODES or a.code.endswith(THERMAL_TRIP_SUFFIXES)
+            for a in self.alarms
+        )
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -55,6 +90,8 @@ def check(state: SiteState, profile: SiteProfile, bound: frozenset[str]) -> Safe
         if sig not in bound:  # the schema requires them; a hand-built profile may not
             crit(f"{sig}.unbound", f"{sig} is not measured: the interlocks cannot work")
             continue
+        if _implausible(state, sig, lo, hi, crit):
+            continue
         q = state.quality(sig, lim.stale_after_s)
         if q is not Quality.GOOD:
             failure = state.last_failure.get(sig)
@@ -65,10 +102,10 @@ def check(state: SiteState, profile: SiteProfile, bound: frozenset[str]) -> Safe
             else:
                 why = "never read"
             crit(f"{sig}.{q.value}", f"{sig} is {q.value} ({why})")
-            continue
-        value = state.readings[sig].value
-        if not lo <= value <= hi:
-            crit(f"{sig}.implausible", f"{sig} = {value:.1f} outside plausible {lo}..{hi} degC")
+    for g in profile.rack_groups:
+        outlet = rack_signal(g.id, "coolant_out_temp_c")
+        if outlet in bound:
+            _implausible(state, outlet, lo, hi, crit)
 
     supply = state.value("loop.supply_temp_c", lim.stale_after_s)
     if supply is not None and lo <= supply <= hi:
@@ -94,7 +131,7 @@ def check(state: SiteState, profile: SiteProfile, bound: frozenset[str]) -> Safe
             f"coolant return {ret:.1f} degC above trip {lim.coolant_return_trip_c} degC",
         )
     for g in profile.rack_groups:
-        out = state.value(f"rack.{g.id}.coolant_out_temp_c", lim.stale_after_s)
+        out = state.value(rack_signal(g.id, "coolant_out_temp_c"), lim.stale_after_s)
         if out is not None and out > lim.coolant_return_trip_c:
             crit(
                 f"rack.{g.id}.outlet_trip",
@@ -107,6 +144,43 @@ def check(state: SiteState, profile: SiteProfile, bound: frozenset[str]) -> Safe
     return SafetyVerdict(trip, tuple(alarms))
 
 
+def _implausible(
+    state: SiteState, sig: str, lo: float, hi: float, crit: Callable[[str, str], None]
+) -> bool:
+    """Trip at once on a value outside the plausible range, or one the device reported
+    outside its register's range (newer than the last good value). True if tripped."""
+    reading = state.readings.get(sig)
+    failure = state.last_failure.get(sig)
+    newest_bad = failure is not None and (
+        reading is None or failure.timestamp_s >= reading.timestamp_s
+    )
+    if newest_bad and failure is not None and failure.reason.startswith(OUT_OF_RANGE):
+        high = not math.isfinite(failure.value) or failure.value > hi
+        crit(
+            f"{sig}.implausible_{'high' if high else 'low'}",
+            f"{sig}: {failure.reason} (taken as {'too hot' if high else 'a sensor fault'})",
+        )
+        return True
+    if reading is None or not reading.usable or newest_bad:
+        return False
+    if reading.value > hi:
+        crit(f"{sig}.implausible_high",
+             f"{sig} = {reading.value:.1f} above plausible {lo:g}..{hi:g} degC")
+        return True
+    if reading.value < lo:
+        crit(f"{sig}.implausible_low",
+             f"{sig} = {reading.value:.1f} below plausible {lo:g}..{hi:g} degC")
+        return True
+    return False
+
+
+def must_run_estimate_w(group: RackGroup) -> float:
+    """The profile's estimate of a group's must-run power [W], idle included: idle plus
+    the must-run share of the mean utilised power (used until a measurement exists)."""
+    utilised_w = group.mean_utilisation_fraction * (group.max_power_w - group.idle_power_w)
+    return group.idle_power_w + group.must_run_fraction * utilised_w
+
+
 def dump_capacity_w(profile: SiteProfile, ambient_c: float | None) -> float:
     """Heat the dry cooler can reject with the loop at its supply trip temperature [W]
     (the site's :class:`~thermalctl.models.loop.HeatLoopModel`, air side included)."""
@@ -116,15 +190,22 @@ def dump_capacity_w(profile: SiteProfile, ambient_c: float | None) -> float:
 
 
 def safe_decision(state: SiteState, profile: SiteProfile, verdict: SafetyVerdict) -> Decision:
-    """Targets that keep the racks inside their envelope with only the dump to rely on."""
-    ambient = state.value("ambient.temp_c", profile.limits.stale_after_s)
+    """Targets that keep the racks inside their envelope with only the dump to rely on
+    (see the module docstring for which trips may cut must-run load)."""
+    ambient = state.value(AMBIENT_TEMP_C, profile.limits.stale_after_s)
     capacity = dump_capacity_w(profile, ambient)
     total_max = profile.max_it_power_w
+    thermal = verdict.thermal
     caps: dict[str, float] = {}
     for g in profile.rack_groups:
         share = capacity * g.max_power_w / total_max
         allowed_it = share / g.capture_fraction if g.capture_fraction > 0 else g.max_power_w
-        caps[g.id] = min(g.max_power_w, max(g.min_cap_w, g.idle_power_w, allowed_it))
+        cap = max(g.min_cap_w, g.idle_power_w, allowed_it)
+        if not thermal:
+            measured = state.value(rack_signal(g.id, "must_run_w"))  # last known, any age
+            must = measured if measured is not None else must_run_estimate_w(g)
+            cap = max(cap, must)
+        caps[g.id] = min(g.max_power_w, cap)
     path_lost = any(a.code == "heat_path.lost" for a in verdict.alarms)
     requests = {s.id: (0.0 if path_lost else s.max_heat_w) for s in profile.sinks}
     return Decision(

@@ -33,6 +33,8 @@ from thermalctl.control.core import SAFE_HOLD_S, ControlCore, CoreMemory
 from thermalctl.control.policy import Policy
 from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
+from thermalctl.models.signals import SafetyUse
+from thermalctl.models.signals import spec as signal_spec
 from thermalctl.points import Alarm, AlarmSeverity, Decision, Mode, Reading
 
 __all__ = [
@@ -127,12 +129,22 @@ class _Written:
 class _PortState:
     port: DevicePort
     last_poll_s: float = -math.inf
+    #: When the port last gave a usable reading (its first poll, until it does).
+    last_good_s: float | None = None
+    last_reason: str = ""
 
 
 @dataclass
 class _Actuation:
     ports: dict[str, DevicePort] = field(default_factory=dict)  # signal -> port
     written: dict[str, _Written] = field(default_factory=dict)
+
+
+def _safety_signal(name: str) -> bool:
+    try:
+        return signal_spec(name).safety is not SafetyUse.NONE
+    except KeyError:
+        return False
 
 
 def _number(value: object) -> float:
@@ -332,9 +344,36 @@ class Controller:
             if now - p.last_poll_s >= p.port.poll_period_s * (1.0 - POLL_PERIOD_TOLERANCE)
         ]
         results = await asyncio.gather(*(p.port.read(now) for p in due))
-        for p in due:
+        for p, batch in zip(due, results, strict=True):
             p.last_poll_s = now
+            if any(r.usable for r in batch) or not batch:
+                p.last_good_s = now
+            else:
+                if p.last_good_s is None:
+                    p.last_good_s = now
+                p.last_reason = next((r.reason for r in batch if r.reason), "no usable value")
         return [r for batch in results for r in batch]
+
+    def device_alarms(self, now: float) -> list[Alarm]:
+        """``device.<id>.silent`` for every port with no usable reading for longer than
+        ``limits.stale_after_s``: critical when it carries a signal the interlocks read
+        (e.g. a rack controller's coolant outlet, whose trip is then disabled)."""
+        limit = self.profile.limits.stale_after_s
+        out: list[Alarm] = []
+        for p in self._ports:
+            if p.last_good_s is None or now - p.last_good_s <= limit:
+                continue
+            signals = sorted(set(p.port.point_signals.values()))
+            safety = [s for s in signals if _safety_signal(s)]
+            lost = f"; safety signals lost: {', '.join(safety)}" if safety else ""
+            out.append(Alarm(
+                f"device.{p.port.name}.silent",
+                f"device {p.port.name} has given no usable reading for "
+                f"{now - p.last_good_s:.0f} s ({p.last_reason[:120]}){lost}",
+                AlarmSeverity.CRITICAL if safety else AlarmSeverity.WARNING,
+                now,
+            ))
+        return out
 
     async def observe(self) -> list[Reading]:
         """Poll once into the snapshot, without deciding (also the start of every tick;
@@ -368,14 +407,13 @@ class Controller:
         decision = step.decision
         if decision.mode is not was:
             self._act.written.clear()  # re-assert every actuator under the new mode
-        alarms = [*step.alarms, *self.runtime_alarms.values()]
+        alarms = [*step.alarms, *self.runtime_alarms.values(), *self.device_alarms(now)]
         for source in self.alarm_sources:
             alarms.extend(source(now))
         if decision.mode is not Mode.MANUAL:
             alarms.extend(await self._actuate(decision, readings))
-        self._update_alarms(alarms, now)
+        changed = self._update_alarms(alarms, now)
         self.last_decision = decision
-        self._record(readings, decision, now)
         result = TickResult(
             now,
             self.state,
@@ -384,8 +422,13 @@ class Controller:
             len(readings),
             sum(1 for r in readings if not r.usable),
         )
+        # Operators see the tick (MQTT, BMS) before it is written: a store that cannot be
+        # written must not freeze what they see.
         for obs in self.observers:
             obs.on_tick(result)
+        if changed:
+            self.store.add_alarms(changed)
+        self._record(readings, decision, now)
         self.ticks += 1
         return result
 
@@ -455,7 +498,8 @@ class Controller:
             self.active_alarms[alarm.code] = alarm
             self.store.add_alarms([alarm])
 
-    def _update_alarms(self, alarms: Sequence[Alarm], now: float) -> None:
+    def _update_alarms(self, alarms: Sequence[Alarm], now: float) -> list[Alarm]:
+        """Raise new alarms, clear the gone ones; return the changes to record."""
         current = {a.code: a for a in alarms}
         changed: list[Alarm] = []
         for code, alarm in current.items():
@@ -468,8 +512,7 @@ class Controller:
                 old = self.active_alarms.pop(code)
                 log.info("alarm cleared: %s", code)
                 changed.append(Alarm(code, old.message, old.severity, now, active=False))
-        if changed:
-            self.store.add_alarms(changed)
+        return changed
 
     def _record(self, readings: list[Reading], decision: Decision, now: float) -> None:
         self.store.add_readings(readings, self._point_signal)
