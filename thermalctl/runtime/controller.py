@@ -33,7 +33,16 @@ from thermalctl.control.core import SAFE_HOLD_S, ControlCore, CoreMemory
 from thermalctl.control.policy import Policy
 from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
-from thermalctl.models.signals import SafetyUse
+from thermalctl.models.signals import (
+    DUMP_ENERGY_KWH,
+    DUMP_HEAT_REQUEST_W,
+    DUMP_ON,
+    FACILITY_ENERGY_KWH,
+    IT_ENERGY_KWH,
+    SafetyUse,
+    rack_signal,
+    sink_signal,
+)
 from thermalctl.models.signals import spec as signal_spec
 from thermalctl.points import Alarm, AlarmSeverity, Decision, Mode, Reading
 
@@ -156,13 +165,13 @@ def _number(value: object) -> float:
 def actuator_values(decision: Decision) -> dict[str, float]:
     """The decision as actuator signal values (canonical units)."""
     values: dict[str, float] = {
-        "dump.on": 1.0 if decision.dump_on else 0.0,
-        "dump.heat_request_w": decision.dump_heat_request_w,
+        DUMP_ON: 1.0 if decision.dump_on else 0.0,
+        DUMP_HEAT_REQUEST_W: decision.dump_heat_request_w,
     }
     for gid, cap in decision.gpu_power_cap_w.items():
-        values[f"rack.{gid}.gpu_power_cap_w"] = cap
+        values[rack_signal(gid, "gpu_power_cap_w")] = cap
     for sid, req in decision.sink_heat_request_w.items():
-        values[f"sink.{sid}.heat_request_w"] = req
+        values[sink_signal(sid, "heat_request_w")] = req
     return values
 
 
@@ -529,14 +538,15 @@ class Controller:
         fresh = self.profile.limits.stale_after_s
         st = self.state
         sinks = [s.id for s in self.profile.sinks]
-        backup = [f"sink.{s}.backup_energy_kwh" for s in sinks]
+        backup = [sink_signal(s, "backup_energy_kwh") for s in sinks]
+        energy = [sink_signal(s, "energy_kwh") for s in sinks]
         return {
-            "facility_kwh": st.value("facility.energy_kwh", fresh),
-            "it_kwh": st.value("it.energy_kwh", fresh),
+            "facility_kwh": st.value(FACILITY_ENERGY_KWH, fresh),
+            "it_kwh": st.value(IT_ENERGY_KWH, fresh),
             "reused_heat_kwh": self._sums["reused"].update(
-                [(f"sink.{s}.energy_kwh", st.value(f"sink.{s}.energy_kwh", fresh)) for s in sinks]
+                [(sig, st.value(sig, fresh)) for sig in energy]
             ),
-            "dumped_heat_kwh": st.value("dump.energy_kwh", fresh),
+            "dumped_heat_kwh": st.value(DUMP_ENERGY_KWH, fresh),
             "backup_heat_kwh": self._sums["backup"].update(
                 [(sig, st.value(sig, fresh)) for sig in backup if sig in self.bound_signals]
             ),
