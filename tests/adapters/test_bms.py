@@ -29,8 +29,15 @@ class Operator:
                                                 operator_settings(profile)}
         self.values["mode"] = Mode.AUTO
 
-    def apply_setting(self, key: str, value: SettingValue) -> None:
+        self.applied: list[tuple[str, SettingValue, str]] = []
+        self.refused: list[tuple[str, str, str, str]] = []
+
+    def apply_setting(self, key: str, value: SettingValue, *, source: str = "") -> None:
         self.values[key] = value
+        self.applied.append((key, value, source))
+
+    def refuse_setting(self, key: str, raw: str, *, source: str, reason: str) -> None:
+        self.refused.append((key, raw, source, reason))
 
     def setting_value(self, key: str) -> SettingValue:
         return self.values[key]
@@ -187,9 +194,9 @@ def test_bms_units_and_encodings_come_from_the_signal_catalogue() -> None:
     points = bms_register_map(load_site_profile(POOL_SITE))
     by_source = {p.source: p.register for p in points if p.register.table is Table.INPUT}
     for source, reg in by_source.items():
-        name = source if not source.startswith("decision:") else None
-        if name is None:
+        if source.startswith(("decision:", "status:")):
             continue
+        name = source
         s = spec(name)
         assert reg.unit == s.unit, source
         assert (reg.data_type.value == "uint32") == (s.kind is Kind.COUNTER), source

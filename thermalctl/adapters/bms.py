@@ -5,20 +5,34 @@ The register map is generated from the site profile by :func:`bms_register_map`
 
 * input registers - measured values and the planner's targets: ``float32`` (two
   registers, high word first, IEEE-754; NaN when unknown), energy counters ``uint32``
-  in 0.1 kWh (``0xFFFFFFFF`` when unknown);
+  in 0.1 kWh (``0xFFFFFFFF`` when unknown); then the controller's status as ``uint32``:
+  active alarms, active critical alarms, the mode in force, the time of the last tick;
 * discrete inputs - any alarm, a critical alarm, safe mode, BMS heartbeat lost, dump on;
 * holding registers - the heartbeat, the mode and the operator settings (sink set
   points, GPU power caps). Only these are writable; a value outside a register's
   bounds is refused with Modbus exception 3 (illegal data value), a write to any
-  other address with exception 2 (illegal data address).
+  other address with exception 2 (illegal data address). Every accepted or refused
+  setting goes to the operator port with the source ``bms:<client ip>``.
+
+The alarm and status registers come from the :class:`TickLike` the controller hands
+every observer, so every alarm the controller raises (devices, the store, telemetry,
+MQTT, safety) shows here, and they keep moving when the store cannot be written.
+
+Only the functions in :data:`~thermalctl.adapters.bms_protocol.SUPPORTED_FUNCTIONS` are
+served; any other (22 mask write, 23, 8, 20, 21, 24, 43, unknown codes) is answered
+with exception 01. Malformed frames are answered or the connection closed, and logged
+bounded in size and rate (:mod:`thermalctl.adapters.bms_protocol`). An optional
+allow-list (``bms.allowed_clients``, ``THERMALCTL_BMS_ALLOW``) closes connections from
+any other address.
 
 Heartbeat watchdog: once the BMS has written the heartbeat register, it must write it
 again within ``heartbeat_timeout_s``; if it stops, every setting the BMS changed goes
 back to the profile's default (mode auto, profile set points, no GPU cap override)
 and discrete input ``heartbeat_lost`` is set until the next heartbeat.
 
-The server is pymodbus' ``ModbusTcpServer`` with a ``SimDevice`` whose action hook
-fills the registers from the latest tick on every read and vets every write.
+The server is pymodbus' ``ModbusTcpServer`` (with the connection handler of
+:mod:`~thermalctl.adapters.bms_protocol`) and a ``SimDevice`` whose action hook fills
+the registers from the latest tick on every read and vets every write.
 """
 
 from __future__ import annotations
@@ -33,11 +47,12 @@ from dataclasses import dataclass, field
 
 from pymodbus.client import ModbusBaseClient
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
 
-from thermalctl.adapters.modbus_codec import DecodeError, decode_register, encode_register
+from thermalctl.adapters.bms_protocol import PEER, BmsTcpServer, ClientNoise
+from thermalctl.adapters.errors import AdapterError
+from thermalctl.adapters.modbus_codec import decode_register, encode_register
 from thermalctl.adapters.mqtt import TickLike
 from thermalctl.config.hardware import DataType, Register, Table
 from thermalctl.config.services import (
@@ -51,7 +66,7 @@ from thermalctl.config.site import SiteProfile
 from thermalctl.models import signals
 from thermalctl.points import AlarmSeverity, Mode
 
-__all__ = ["BmsPoint", "BmsServer", "bms_register_map"]
+__all__ = ["BmsListenError", "BmsPoint", "BmsServer", "bms_register_map"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +80,13 @@ ENERGY_SCALE = 0.1
 _UINT32_NA = 0xFFFFFFFF
 _NAN32 = ModbusBaseClient.convert_to_registers(
     math.nan, ModbusBaseClient.DATATYPE.FLOAT32, word_order="big")
+#: Source of the watchdog's reverts in the audit trail.
+WATCHDOG_SOURCE = "bms:watchdog"
+_RAW_CHARS = 40
+
+
+class BmsListenError(AdapterError):
+    """The BMS server cannot listen on its address (in use, not local, not resolvable)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +117,18 @@ _DECISION_FIELDS = {
     "gpu_power_cap_w": lambda ident: signals.rack_signal(ident, "gpu_power_cap_w"),
     "sink_heat_request_w": lambda ident: signals.sink_signal(ident, "heat_request_w"),
 }
+
+
+#: Status input registers after the signals (uint32 each): name, unit, description.
+_STATUS_INPUTS = (
+    ("alarms_active_count", "1", "number of active alarms, any severity (store.write_failed, "
+     "telemetry.outage, mqtt.second_instance, device.<id>.silent, safety ...)"),
+    ("alarms_critical_count", "1", "number of active critical alarms"),
+    ("mode_in_force", "1", "mode the controller runs in: 0 auto, 1 manual, 2 safe (safe "
+     "after a safety trip too, whatever holding register 1 asks)"),
+    ("last_tick_time_s", "s", "time of the last control tick, s since 1970 (UTC); "
+     "stops moving when the control loop stops"),
+)
 
 
 def _site_signals(profile: SiteProfile) -> list[str]:
@@ -159,8 +193,15 @@ def bms_register_map(profile: SiteProfile) -> tuple[BmsPoint, ...]:
             + ("counter, 0xFFFFFFFF unknown" if counter else "NaN when unknown"))
         points.append(BmsPoint(reg, source))
         address += 2
+    for name, unit, text in _STATUS_INPUTS:
+        points.append(BmsPoint(Register(
+            name=name, address=address, table=Table.INPUT, data_type=DataType.UINT32,
+            unit=unit, description=text), f"status:{name}"))  # type: ignore[arg-type]
+        address += 2
     for i, (name, text) in enumerate((
-            ("alarm_active", "any alarm active"), ("alarm_critical", "a critical alarm active"),
+            ("alarm_active", "any alarm active (every alarm the controller raises: "
+             "devices, store, telemetry, MQTT, safety)"),
+            ("alarm_critical", "a critical alarm active"),
             ("safe_mode", "controller in safe mode"),
             ("heartbeat_lost", "BMS heartbeat timed out; settings reverted"),
             ("dump_on", "heat dump enabled"))):
@@ -187,11 +228,13 @@ class BmsServer:
         operator: OperatorPort,
         *,
         clock: Callable[[], float] = time.monotonic,
+        noise: ClientNoise | None = None,
     ) -> None:
         self.profile = profile
         self.listen = listen
         self.operator = operator
         self.clock = clock
+        self.noise = noise or ClientNoise(clock=clock)
         self.points = bms_register_map(profile)
         self._settings = {s.key: s for s in operator_settings(profile)}
         self._holding = {p.register.address: p for p in self.points
@@ -203,26 +246,40 @@ class BmsServer:
         self.bms_changed: set[str] = set()
         self._image = _Image()
         self._set_inputs(None)
-        self._server: ModbusTcpServer | None = None
+        self._server: BmsTcpServer | None = None
         self._watchdog: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
+        """Listen; :class:`BmsListenError` naming the address and the reason if it cannot."""
+        where = f"{self.listen.host}:{self.listen.port}"
         device = SimDevice(self.listen.unit_id, simdata=self._simdata(), action=self._action)
-        self._server = ModbusTcpServer(device, address=(self.listen.host, self.listen.port))
-        await self._server.serve_forever(background=True)
+        server = BmsTcpServer(device, address=(self.listen.host, self.listen.port),
+                              unit_id=self.listen.unit_id,
+                              allowed_clients=self.listen.allowed_clients, noise=self.noise)
+        try:
+            await server.serve_forever(background=True)
+        except RuntimeError as exc:  # pymodbus: "Could not start listen"; the OSError kept
+            cause = server.listen_error
+            reason = cause.strerror or str(cause) if cause is not None else str(exc)
+            raise BmsListenError(f"BMS server cannot listen on {where}: {reason}") from (
+                cause or exc)
+        self._server = server
         self._watchdog = asyncio.create_task(self._watch(), name="bms-heartbeat-watchdog")
-        log.info("BMS Modbus server listening on %s:%d (unit %d)", self.listen.host,
-                 self.listen.port, self.listen.unit_id)
+        allow = ", ".join(str(n) for n in self.listen.allowed_clients) or "any address"
+        log.info("BMS Modbus server listening on %s (unit %d, clients: %s)", where,
+                 self.listen.unit_id, allow)
 
     async def stop(self) -> None:
         if self._watchdog is not None:
             self._watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watchdog
+            self._watchdog = None
         if self._server is not None:
             await self._server.shutdown()
             self._server = None
+        self.noise.flush(force=True)
 
     def _simdata(self) -> tuple[list[SimData], list[SimData], list[SimData], list[SimData]]:
         coils = [SimData(0, values=False, datatype=SimType.BITS)]  # refused in _action
@@ -238,30 +295,32 @@ class BmsServer:
         self._set_inputs(result)
 
     def _set_inputs(self, result: TickLike | None) -> None:
+        alarms = () if result is None else tuple(a for a in result.alarms if a.active)
+        critical = sum(1 for a in alarms if a.severity is AlarmSeverity.CRITICAL)
+        mode = None if result is None else result.decision.mode
+        status_values = {
+            "status:alarms_active_count": float(len(alarms)),
+            "status:alarms_critical_count": float(critical),
+            "status:mode_in_force": math.nan if mode is None else float(MODE_CODES[mode]),
+            "status:last_tick_time_s": math.nan if result is None else float(result.now_s),
+        }
         words: dict[int, int] = {}
         for p in self._inputs:
-            value = math.nan if result is None else _value_of(result, p.source)
-            reg = p.register
-            if not math.isfinite(value):
-                raw = list(_NAN32) if reg.data_type is DataType.FLOAT32 else [0xFFFF, 0xFFFF]
+            if p.source in status_values:
+                value = status_values[p.source]
             else:
-                try:
-                    raw = encode_register(reg, value, enforce_range=False)
-                except ValueError:
-                    raw = [0xFFFF, 0xFFFF] if reg.data_type is DataType.UINT32 else list(_NAN32)
-            for i, w in enumerate(raw):
-                words[reg.address + i] = w
-        bits = {}
-        alarms = () if result is None else tuple(a for a in result.alarms if a.active)
+                value = math.nan if result is None else _value_of(result, p.source)
+            for i, w in enumerate(_input_words(p.register, value)):
+                words[p.register.address + i] = w
         status = {
             "alarm_active": bool(alarms),
-            "alarm_critical": any(a.severity is AlarmSeverity.CRITICAL for a in alarms),
-            "safe_mode": result is not None and result.decision.mode is Mode.SAFE,
+            "alarm_critical": critical > 0,
+            "safe_mode": mode is Mode.SAFE,
             "heartbeat_lost": False,  # live, see _action
             "dump_on": result is not None and result.decision.dump_on,
         }
-        for p in self._discrete:
-            bits[p.register.address] = status[p.source.removeprefix("status:")]
+        bits = {p.register.address: status[p.source.removeprefix("status:")]
+                for p in self._discrete}
         self._image = _Image(words, bits)
 
     # -- Modbus requests (on the server's event loop) --------------------------------------
@@ -284,10 +343,13 @@ class BmsServer:
                     word |= int(on) << b
                 registers[r] = word
             return None
-        if values is not None and fc in (6, 16, 23):
-            refused = self._write(address, [int(v) for v in values])
-            if refused is not None:
-                return refused
+        if fc in (6, 16):
+            if values is not None:  # pymodbus reads the register back with values None
+                refused = self._write(address, [int(v) for v in values])
+                if refused is not None:
+                    return refused
+        elif fc != 3:  # the connection screens every other function code out
+            return ExcCodes.ILLEGAL_FUNCTION
         self._fill_holding(start, registers)
         return None
 
@@ -317,25 +379,29 @@ class BmsServer:
             return 0
 
     def _write(self, address: int, words: Sequence[int]) -> ExcCodes | None:
-        """Vet and apply a write of ``words`` from ``address``; an exception code if refused."""
-        planned: list[tuple[BmsPoint, float]] = []
+        """Vet and apply a write of ``words`` from ``address``; an exception code if refused.
+
+        All or nothing: a write with one refused register changes nothing, and every
+        setting it carried is recorded as refused (``bms:<client ip>``).
+        """
+        client = PEER.get() or "unknown"
+        source = f"bms:{client}"
+        planned: list[tuple[BmsPoint, float, int]] = []
         for i, word in enumerate(words):
             p = self._holding.get(address + i)
             if p is None or p.register.access != "rw":
+                self.noise.note(client, "write_refused",
+                                f"write to register {address + i}: not a writable register")
                 return ExcCodes.ILLEGAL_ADDRESS
             try:
                 value = decode_register(p.register, [word])
-            except DecodeError:
-                return ExcCodes.ILLEGAL_VALUE
-            if p.source != "heartbeat":
-                try:
+                if p.source != "heartbeat":
                     validate_setting(self._settings[p.source], value)
-                except ValueError as exc:
-                    log.warning("BMS write to %s (%d) refused: %s", p.register.name,
-                                p.register.address, exc)
-                    return ExcCodes.ILLEGAL_VALUE
-            planned.append((p, value))
-        for p, value in planned:  # all vetted: apply
+            except ValueError as exc:  # DecodeError too
+                self._refuse(planned, p, word, source, str(exc))
+                return ExcCodes.ILLEGAL_VALUE
+            planned.append((p, value, word))
+        for p, value, _word in planned:  # all vetted: apply
             if p.source == "heartbeat":
                 self._beat()
                 continue
@@ -343,10 +409,27 @@ class BmsServer:
             applied: SettingValue = validate_setting(setting, value)
             if setting.clearable and value >= setting.maximum:
                 applied = None
-            self.operator.apply_setting(p.source, applied)
+            old = self.operator.setting_value(p.source)
+            self.operator.apply_setting(p.source, applied, source=source)
             self.bms_changed.add(p.source)
-            log.info("BMS set %s = %s", p.source, applied)
+            if old != applied:
+                log.warning("BMS %s set %s = %s (was %s)", client, p.source, _text(applied),
+                            _text(old))
         return None
+
+    def _refuse(self, planned: Sequence[tuple[BmsPoint, float, int]], bad: BmsPoint, word: int,
+                source: str, reason: str) -> None:
+        client = source.removeprefix("bms:")
+        self.noise.note(client, "write_refused",
+                        f"{bad.register.name} ({bad.register.address}) = {word}: {reason}")
+        if bad.source != "heartbeat":
+            self.operator.refuse_setting(bad.source, str(word)[:_RAW_CHARS], source=source,
+                                         reason=reason)
+        for p, _value, other in planned:
+            if p.source != "heartbeat":
+                self.operator.refuse_setting(
+                    p.source, str(other)[:_RAW_CHARS], source=source,
+                    reason=f"not applied: the same write was refused ({reason})")
 
     # -- heartbeat watchdog ----------------------------------------------------------------
     def _beat(self) -> None:
@@ -367,7 +450,8 @@ class BmsServer:
                     "nothing")
         for key in sorted(self.bms_changed):
             setting = self._settings[key]
-            self.operator.apply_setting(key, Mode.AUTO if setting.is_mode else setting.default)
+            self.operator.apply_setting(key, Mode.AUTO if setting.is_mode else setting.default,
+                                        source=WATCHDOG_SOURCE)
         self.bms_changed.clear()
         return True
 
@@ -376,6 +460,24 @@ class BmsServer:
         while True:
             await asyncio.sleep(period)
             self.check_heartbeat()
+            self.noise.flush()
+
+
+def _text(value: SettingValue) -> str:
+    if value is None:
+        return "none"
+    return value.value if isinstance(value, Mode) else f"{value:g}"
+
+
+def _input_words(reg: Register, value: float) -> list[int]:
+    """The words of an input register; NaN (float) or 0xFFFFFFFF (integer) when unknown."""
+    unknown = list(_NAN32) if reg.data_type is DataType.FLOAT32 else [0xFFFF, 0xFFFF]
+    if not math.isfinite(value):
+        return unknown
+    try:
+        return encode_register(reg, value, enforce_range=False)
+    except ValueError:
+        return unknown
 
 
 def _value_of(result: TickLike, source: str) -> float:

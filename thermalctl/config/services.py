@@ -17,6 +17,7 @@ Environment variables::
     THERMALCTL_INFLUX_BUCKET   bucket (v2) or database (v1)
     THERMALCTL_MQTT_URL        mqtt://user:pass@host:1883 or mqtts://... (TLS)
     THERMALCTL_BMS_LISTEN      host:port of the BMS Modbus TCP server
+    THERMALCTL_BMS_ALLOW       BMS clients allowed, comma-separated IPs or networks
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, SecretStr
 
 from thermalctl.points import Mode
 
@@ -43,6 +45,7 @@ __all__ = [
     "MqttSettings",
     "OperatorPort",
     "OperatorSetting",
+    "StoreSettings",
     "SettingValue",
     "operator_settings",
     "parse_listen",
@@ -59,6 +62,7 @@ ENV_INFLUX_ORG = "THERMALCTL_INFLUX_ORG"
 ENV_INFLUX_BUCKET = "THERMALCTL_INFLUX_BUCKET"
 ENV_MQTT_URL = "THERMALCTL_MQTT_URL"
 ENV_BMS_LISTEN = "THERMALCTL_BMS_LISTEN"
+ENV_BMS_ALLOW = "THERMALCTL_BMS_ALLOW"
 
 
 class _Frozen(BaseModel):
@@ -96,6 +100,20 @@ class BmsSettings(_Frozen):
     heartbeat_timeout_s: Annotated[float, Field(gt=0, le=3600)] = Field(
         default=60.0, description="Revert the BMS's settings when it stops writing the "
         "heartbeat for this long (at most an hour)."
+    )
+    allowed_clients: tuple[IPvAnyNetwork, ...] = Field(
+        default=(), description="Client IP addresses or networks (10.0.4.0/24) the BMS server "
+        "accepts; a connection from any other is closed. Empty: any client."
+    )
+
+
+class StoreSettings(_Frozen):
+    """The local store (``thermalctl/adapters/store.py``)."""
+
+    readings_retention_days: Annotated[float, Field(gt=0, le=36500)] = Field(
+        default=30.0, description="Readings and decisions older than this are deleted from "
+        "the local store once shipped to telemetry (at once when none is configured); the "
+        "energy ledger, alarms and the audit trail are kept [days]."
     )
 
 
@@ -135,6 +153,7 @@ class BmsListen(_Frozen):
     port: Annotated[int, Field(ge=1, le=65535)]
     unit_id: Annotated[int, Field(ge=0, le=255)] = 1
     heartbeat_timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    allowed_clients: tuple[IPvAnyNetwork, ...] = ()
 
 
 def resolve_influx(settings: InfluxSettings | None, env: Mapping[str, str]) -> InfluxTarget | None:
@@ -229,9 +248,25 @@ def resolve_bms(settings: BmsSettings | None, env: Mapping[str, str]) -> BmsList
         return None
     base = settings or BmsSettings()
     host, port = parse_listen(listen or base.listen)
+    allow = env.get(ENV_BMS_ALLOW)
+    allowed = base.allowed_clients if allow is None else _parse_networks(ENV_BMS_ALLOW, allow)
     return BmsListen(
-        host=host, port=port, unit_id=base.unit_id, heartbeat_timeout_s=base.heartbeat_timeout_s
+        host=host, port=port, unit_id=base.unit_id,
+        heartbeat_timeout_s=base.heartbeat_timeout_s, allowed_clients=allowed,
     )
+
+
+def _parse_networks(name: str, text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``"10.0.4.7, 10.0.5.0/24"`` as networks; a ValueError naming ``name`` and the entry."""
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            out.append(ip_network(part))
+        except ValueError as exc:
+            raise ValueError(f"{name}: {part!r} is not an IP address or network: {exc}") from None
+    return tuple(out)
 
 
 # -- operator settings (MQTT commands, BMS holding registers) ---------------------------------
