@@ -16,7 +16,6 @@ back after a restart, unless the profile's bounds no longer admit them.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -28,23 +27,21 @@ from thermalctl.adapters.modbus_client import ModbusHub, hubs_for
 from thermalctl.adapters.ports import DevicePort, ReadingSource, SourcePort, modbus_ports
 from thermalctl.adapters.store import LocalStore
 from thermalctl.config.loader import Site
-from thermalctl.config.services import operator_settings, validate_setting
 from thermalctl.control.core import SAFE_HOLD_S, ControlCore, CoreMemory
 from thermalctl.control.policy import Policy
 from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
 from thermalctl.models.signals import (
-    DUMP_ENERGY_KWH,
     DUMP_HEAT_REQUEST_W,
     DUMP_ON,
-    FACILITY_ENERGY_KWH,
-    IT_ENERGY_KWH,
     SafetyUse,
     rack_signal,
     sink_signal,
 )
 from thermalctl.models.signals import spec as signal_spec
 from thermalctl.points import Alarm, AlarmSeverity, Decision, Mode, Reading
+from thermalctl.runtime.ledger import CounterSum, EnergyLedger
+from thermalctl.runtime.persisted import restored_settings, save_settings
 
 __all__ = [
     "SAFE_HOLD_S",
@@ -63,47 +60,9 @@ ACTUATOR_REFRESH_S = 300.0
 #: A read-back further than this (plus 0.1 %) from what was written is re-written: one
 #: count of the coarsest actuator register (1 W) with margin.
 READBACK_TOLERANCE_W = 1.0
-#: Key of the operator settings in the store's meta table.
-SETTINGS_META_KEY = "operator_settings"
 #: A device is polled when its period has elapsed within this share of a period, so a
 #: 2 s device on a 2 s tick is read every tick despite scheduling jitter [-].
 POLL_PERIOD_TOLERANCE = 0.05
-
-
-class CounterSum:
-    """A sum of several meters' cumulative counters that one meter's reset cannot break.
-
-    When one meter drops (replaced, or reset) and the next reading confirms the drop,
-    the sum goes on from where it was, as if the new meter had started at zero; a
-    single low sample that the next reading contradicts is ignored (a gateway answering
-    0 while it reboots). The sum is None while any meter is missing or a drop is
-    unconfirmed.
-    """
-
-    def __init__(self) -> None:
-        self.last: dict[str, float] = {}
-        self.offset: dict[str, float] = {}
-        self.suspect: dict[str, float] = {}
-
-    def update(self, values: Sequence[tuple[str, float | None]]) -> float | None:
-        if not values or any(v is None for _, v in values):
-            return None
-        total = 0.0
-        unconfirmed = False
-        for signal, value in values:
-            assert value is not None
-            last = self.last.get(signal)
-            if last is not None and value < last:
-                if signal not in self.suspect:
-                    self.suspect[signal] = value
-                    unconfirmed = True
-                    continue
-                # the drop held for two readings: a new meter (or a reset) from zero
-                self.offset[signal] = self.offset.get(signal, 0.0) + last
-            self.suspect.pop(signal, None)
-            self.last[signal] = value
-            total += value + self.offset.get(signal, 0.0)
-        return None if unconfirmed else total
 
 
 class AuditSink(Protocol):
@@ -156,12 +115,6 @@ def _safety_signal(name: str) -> bool:
         return False
 
 
-def _number(value: object) -> float:
-    if not isinstance(value, float | int):
-        raise ValueError(f"{value!r} is not a number")
-    return float(value)
-
-
 def actuator_values(decision: Decision) -> dict[str, float]:
     """The decision as actuator signal values (canonical units)."""
     values: dict[str, float] = {
@@ -208,7 +161,7 @@ class Controller:
         self.memory = CoreMemory()
         self.settings = OperatorSettings()
         if restore_settings:
-            self.settings = self._restored_settings()
+            self.settings = restored_settings(self.store, self.profile)
         self.observers: list[Observer] = []
         #: Alarm sources polled every tick (the telemetry shipper's outage, ...).
         self.alarm_sources: list[Callable[[float], Sequence[Alarm]]] = []
@@ -218,7 +171,7 @@ class Controller:
         #: Alarms the supervisor raises about the jobs themselves (shown with the rest).
         self.runtime_alarms: dict[str, Alarm] = {}
         self.last_decision: Decision | None = None
-        self._sums = {"reused": CounterSum(), "backup": CounterSum()}
+        self.ledger = EnergyLedger(self.profile)
         self.ticks = 0
 
     # -- wiring ----------------------------------------------------------------------------
@@ -285,35 +238,7 @@ class Controller:
 
     def _change_settings(self, settings: OperatorSettings) -> None:
         self.settings = settings
-        self.store.set_meta(SETTINGS_META_KEY, json.dumps(settings.to_json(), sort_keys=True))
-
-    def _restored_settings(self) -> OperatorSettings:
-        """The settings kept in the store, each checked against the profile's bounds now."""
-        raw = self.store.get_meta(SETTINGS_META_KEY)
-        if raw is None:
-            return OperatorSettings()
-        try:
-            saved = OperatorSettings.from_json(json.loads(raw))
-        except (ValueError, TypeError, AttributeError) as exc:
-            log.warning("stored operator settings unreadable (%s); profile defaults", exc)
-            return OperatorSettings()
-        bounds = {s.key: s for s in operator_settings(self.profile)}
-        kept = OperatorSettings(mode=saved.mode)
-        for sink_id, temp in saved.sink_setpoint_c.items():
-            key = f"setpoint/{sink_id}"
-            try:
-                kept = kept.with_setpoint(sink_id, _number(validate_setting(bounds[key], temp)))
-            except (KeyError, ValueError) as exc:
-                log.warning("stored set point of %s dropped: %s", sink_id, exc or "unknown sink")
-        for group_id, cap in saved.gpu_cap_w.items():
-            key = f"gpu_cap/{group_id}"
-            try:
-                kept = kept.with_gpu_cap(group_id, _number(validate_setting(bounds[key], cap)))
-            except (KeyError, ValueError, TypeError) as exc:
-                log.warning("stored GPU cap of %s dropped: %s", group_id, exc or "unknown group")
-        if kept != OperatorSettings():
-            log.info("operator settings restored from the store: %s", kept.to_json())
-        return kept
+        save_settings(self.store, settings)
 
     def audit_change(
         self,
@@ -529,28 +454,8 @@ class Controller:
         self.store.add_ledger(now, self.ledger_values())
 
     def ledger_values(self) -> dict[str, float | None]:
-        """The energy counters to record for this tick (None where a meter is not fresh).
-
-        A counter older than ``limits.stale_after_s`` is recorded as missing, so a dead
-        meter shows as a gap (and lowers the completeness) instead of a flat line
-        followed by a jump. Sums over several meters go through :class:`CounterSum`.
-        """
-        fresh = self.profile.limits.stale_after_s
-        st = self.state
-        sinks = [s.id for s in self.profile.sinks]
-        backup = [sink_signal(s, "backup_energy_kwh") for s in sinks]
-        energy = [sink_signal(s, "energy_kwh") for s in sinks]
-        return {
-            "facility_kwh": st.value(FACILITY_ENERGY_KWH, fresh),
-            "it_kwh": st.value(IT_ENERGY_KWH, fresh),
-            "reused_heat_kwh": self._sums["reused"].update(
-                [(sig, st.value(sig, fresh)) for sig in energy]
-            ),
-            "dumped_heat_kwh": st.value(DUMP_ENERGY_KWH, fresh),
-            "backup_heat_kwh": self._sums["backup"].update(
-                [(sig, st.value(sig, fresh)) for sig in backup if sig in self.bound_signals]
-            ),
-        }
+        """The energy counters to record for this tick (see :class:`EnergyLedger`)."""
+        return self.ledger.values(self.state, self.bound_signals)
 
     async def close(self) -> None:
         for p in self._ports:
