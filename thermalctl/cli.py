@@ -41,6 +41,7 @@ _FEATURE_COMMANDS: dict[str, tuple[str, str]] = {
         "thermalctl.runtime.calibrate_cli",
         "fit pool / tank loss parameters from the store",
     ),
+    "audit": ("thermalctl.runtime.audit_cli", "verify or list the audit trail beside the store"),
 }
 
 

@@ -18,7 +18,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from thermalctl.config.problems import Problem, raise_if_any
-from thermalctl.config.services import BmsSettings, InfluxSettings, MqttSettings
+from thermalctl.config.services import BmsSettings, InfluxSettings, MqttSettings, StoreSettings
 from thermalctl.config.units import Unit, to_canonical
 from thermalctl.models.signals import (
     CRITICAL_SIGNALS,
@@ -377,6 +377,7 @@ class SiteProfile(_Frozen):
     influx: InfluxSettings | None = None
     mqtt: MqttSettings | None = None
     bms: BmsSettings | None = None
+    store: StoreSettings = StoreSettings()
     fast_period_s: Annotated[float, Field(gt=0.0, le=MAX_TICK_S)] = Field(
         default=2.0, description="Control tick: poll snapshot, safety, local loops [s]."
     )

@@ -3,6 +3,13 @@
 The simulator serves every device over real Modbus TCP on 127.0.0.1 (free ports
 picked at start), the controller polls and writes them under APScheduler in
 accelerated time, telemetry goes to the local store. No external service.
+
+The demo's store is its own: ``var/demo-<site>.sqlite`` unless ``--store`` says
+otherwise, marked ``simulated`` in its meta table and started afresh each time. The
+demo only ever deletes a store that it wrote itself: a ``--store`` that holds measured
+data (a real controller's, or one from before stores recorded their origin), or a file
+that is not a thermalctl store, is refused with an error and left untouched. The
+audit trail (``<store stem>.audit.jsonl``) goes and comes with the store.
 """
 
 from __future__ import annotations
@@ -19,15 +26,24 @@ from typing import Any
 
 import pandas as pd
 
-from thermalctl.adapters.store import LocalStore
+from thermalctl.adapters.audit import AuditTrail, audit_path_for
+from thermalctl.adapters.store import SIMULATED, LocalStore, StoreLock, StoreRefused, store_origin
 from thermalctl.config.loader import Site
 from thermalctl.runtime.app import ScaledClock, make_policy, percentile, run_scheduler
 from thermalctl.runtime.controller import Controller
 from thermalctl.runtime.reporting import write_report
+from thermalctl.runtime.service import StoreUpkeep
 from thermalctl.runtime.services import start_services
 from thermalctl.sim.site import SimulatedSite
 
-__all__ = ["DemoOptions", "free_port", "relocate_to_free_ports", "run_demo"]
+__all__ = [
+    "DemoOptions",
+    "default_demo_store",
+    "free_port",
+    "open_demo_store",
+    "relocate_to_free_ports",
+    "run_demo",
+]
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +82,52 @@ def relocate_to_free_ports(site: Site) -> Site:
     return Site(profile, site.maps, site.path)
 
 
+def default_demo_store(site_id: str) -> Path:
+    """``var/demo-<site>.sqlite``: never the path ``thermalctl run`` uses by default."""
+    return Path("var") / f"demo-{site_id}.sqlite"
+
+
+def open_demo_store(path: Path) -> LocalStore:
+    """A fresh simulated store at ``path``, locked for this process.
+
+    An existing store there is deleted (with its WAL and audit trail) only when it is
+    a simulated one; anything else raises :class:`StoreRefused` and stays as it is.
+    """
+    lock = StoreLock(path).acquire()  # before looking: no other demo deletes under us
+    try:
+        origin = store_origin(path)
+        if origin not in (None, SIMULATED):
+            raise StoreRefused(
+                f"local store {path} holds measured data (origin {origin}): a demo never "
+                "touches a store it did not create; give it its own --store (default "
+                "var/demo-<site>.sqlite)"
+            )
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        audit_path_for(path).unlink(missing_ok=True)
+        return LocalStore(path, origin=SIMULATED, exclusive=lock)
+    except BaseException:
+        lock.release()
+        raise
+
+
 async def run_demo(site: Site, opts: DemoOptions) -> dict[str, Any]:
     """Run the demo and return its summary (the ``--json`` object)."""
     site = relocate_to_free_ports(site)
-    store_path = opts.store_path or Path("var") / f"{site.profile.site.id}.sqlite"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{store_path}{suffix}").unlink(missing_ok=True)
-    store = LocalStore(store_path)
+    store_path = opts.store_path or default_demo_store(site.profile.site.id)
+    store = open_demo_store(store_path)
     clock = ScaledClock(opts.start.timestamp(), opts.speed)
+    audit = AuditTrail(audit_path_for(store_path), store=store, clock=clock)
     sim = SimulatedSite(site, clock)
     await sim.start()
     sim.initialise_actuators()
     controller = Controller(site, store, make_policy(opts.policy, site), clock)
+    controller.audit = audit
+    controller.alarm_sources.append(store.failure_alarms)
     services = await start_services(controller)
+    upkeep = StoreUpkeep(site.profile, store, audit, clock, lambda: services.shipper is not None)
+    audit.record("start", source="cli", site=site.profile.site.id, policy=opts.policy,
+                 demo=True, store=str(store_path))
     end_s = opts.start.timestamp() + opts.hours * 3600.0
     next_report = [0.1]
 
@@ -102,15 +151,20 @@ async def run_demo(site: Site, opts: DemoOptions) -> dict[str, Any]:
             fast_period_s=opts.fast_period_s,
             plan_period_s=opts.plan_period_s,
             until=lambda: clock() >= end_s,
-            extra_jobs=[(sim.sync, opts.fast_period_s / 2.0)],
+            extra_jobs=[(sim.sync, opts.fast_period_s / 2.0), *upkeep.jobs()],
             progress=progress,
         )
     finally:
         await services.stop()
         await controller.close()
         await sim.stop()
+        await upkeep.finish()
     sim.sync()
+    upkeep.seal()  # the days the demo completed
+    audit.record("stop", source="cli", site=site.profile.site.id)
+    audit.close()
     summary = summarise(sim, controller, sup.tick_wall_s, store, store_path)
+    summary["audit"] = str(audit.path)
     if opts.report:
         start = pd.Timestamp(opts.start)
         files = write_report(site.profile, store, start, start + pd.Timedelta(hours=opts.hours))
