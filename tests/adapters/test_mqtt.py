@@ -54,10 +54,16 @@ class FakeOperator:
                                                 operator_settings(profile)}
         self.values["mode"] = Mode.AUTO
         self.applied: list[tuple[str, SettingValue]] = []
+        self.sources: list[str] = []
+        self.refused: list[tuple[str, str, str, str]] = []
 
-    def apply_setting(self, key: str, value: SettingValue) -> None:
+    def apply_setting(self, key: str, value: SettingValue, *, source: str = "") -> None:
         self.values[key] = value
         self.applied.append((key, value))
+        self.sources.append(source)
+
+    def refuse_setting(self, key: str, raw: str, *, source: str, reason: str) -> None:
+        self.refused.append((key, raw, source, reason))
 
     def setting_value(self, key: str) -> SettingValue:
         return self.values[key]

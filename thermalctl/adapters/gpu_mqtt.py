@@ -9,7 +9,10 @@ Topics (``<root>`` = ``<base_topic>/<site>``)::
                                    "dry_run"} (read back into :attr:`MqttGpuCapActuator.applied`)
 
 A cap is published when it changes and again every ``refresh_s`` (an agent may have
-missed it). Nothing is published in manual mode: operators drive the plant.
+missed it). Nothing is published in manual mode: operators drive the plant. An agent's
+answer is read with the same limits as every other message (size, JSON depth, finite
+numbers, :mod:`thermalctl.adapters.mqtt.payload`): an unusable one is logged once per
+group until a usable one arrives, and never reaches paho's thread as an exception.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import math
 import threading
 from typing import Any
 
-from thermalctl.adapters.mqtt import Handler, MqttHub, TickLike, Topics
+from thermalctl.adapters.mqtt import Handler, Inbound, MqttHub, TickLike, Topics
+from thermalctl.adapters.mqtt.payload import PayloadError, check_size, parse_json
 from thermalctl.points import Mode
 
 __all__ = ["MqttGpuCapActuator", "cap_set_topic", "cap_state_topic"]
@@ -46,19 +50,27 @@ class MqttGpuCapActuator:
         self.applied: dict[str, dict[str, Any]] = {}
         self._sent: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
+        self._warned: set[str] = set()
         for gid in group_ids:
             hub.subscribe(cap_state_topic(hub.topics, gid), self._state_handler(gid))
 
     def _state_handler(self, gid: str) -> Handler:
-        def handle(_topic: str, payload: bytes) -> None:
+        def handle(msg: Inbound) -> None:
+            if not msg.payload:
+                return  # a retained answer deleted
             try:
-                body = json.loads(payload)
-            except json.JSONDecodeError:
-                log.warning("GPU agent state for %s is not JSON", gid)
+                check_size(msg.payload)
+                body = parse_json(msg.payload.decode("utf-8", errors="replace"))
+                if not isinstance(body, dict):
+                    raise PayloadError("not a JSON object")
+            except PayloadError as exc:
+                if gid not in self._warned:
+                    log.warning("GPU agent state for %s unusable: %s", gid, exc)
+                    self._warned.add(gid)
                 return
-            if isinstance(body, dict):
-                with self._lock:
-                    self.applied[gid] = body
+            self._warned.discard(gid)
+            with self._lock:
+                self.applied[gid] = body
 
         return handle
 

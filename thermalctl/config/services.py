@@ -16,6 +16,7 @@ Environment variables::
     THERMALCTL_INFLUX_ORG      organisation (v2)
     THERMALCTL_INFLUX_BUCKET   bucket (v2) or database (v1)
     THERMALCTL_MQTT_URL        mqtt://user:pass@host:1883 or mqtts://... (TLS)
+    THERMALCTL_MQTT_COMMAND_KEYS  file of operators' command keys (signed MQTT commands)
     THERMALCTL_BMS_LISTEN      host:port of the BMS Modbus TCP server
     THERMALCTL_BMS_ALLOW       BMS clients allowed, comma-separated IPs or networks
 """
@@ -61,6 +62,7 @@ ENV_INFLUX_TOKEN = "THERMALCTL_INFLUX_TOKEN"
 ENV_INFLUX_ORG = "THERMALCTL_INFLUX_ORG"
 ENV_INFLUX_BUCKET = "THERMALCTL_INFLUX_BUCKET"
 ENV_MQTT_URL = "THERMALCTL_MQTT_URL"
+ENV_MQTT_COMMAND_KEYS = "THERMALCTL_MQTT_COMMAND_KEYS"
 ENV_BMS_LISTEN = "THERMALCTL_BMS_LISTEN"
 ENV_BMS_ALLOW = "THERMALCTL_BMS_ALLOW"
 
@@ -91,6 +93,14 @@ class MqttSettings(_Frozen):
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
     gpu_cap_refresh_s: Annotated[float, Field(gt=0)] = Field(
         default=60.0, description="Re-publish an unchanged GPU cap command this often (MQTT mode)."
+    )
+    command_keys_file: str | None = Field(
+        default=None, description="File of operators' HMAC keys ('key_id = hex key' per line, "
+        "kept outside the profile); commands must then be signed (docs/facilities.md)."
+    )
+    command_signing: Literal["optional", "required"] | None = Field(
+        default=None, description="'required' (the default with a key file): unsigned commands "
+        "are refused; 'optional': they are applied as mqtt:unsigned (while migrating)."
     )
 
 
@@ -146,6 +156,8 @@ class MqttEndpoint(_Frozen):
     client_id: str | None = None
     keepalive_s: int = 30
     gpu_cap_refresh_s: float = 60.0
+    command_keys_file: str | None = None
+    command_signing: Literal["off", "optional", "required"] = "off"
 
 
 class BmsListen(_Frozen):
@@ -214,6 +226,11 @@ def resolve_mqtt(settings: MqttSettings | None, env: Mapping[str, str]) -> MqttE
     if not url:
         return None
     host, port, user, password, tls = parse_mqtt_url(url)
+    keys_file = env.get(ENV_MQTT_COMMAND_KEYS) or base.command_keys_file
+    if base.command_signing is not None and keys_file is None:
+        raise ValueError(f"mqtt.command_signing: {base.command_signing!r} needs a key file "
+                         f"(mqtt.command_keys_file or {ENV_MQTT_COMMAND_KEYS})")
+    signing = "off" if keys_file is None else (base.command_signing or "required")
     return MqttEndpoint(
         host=host,
         port=port,
@@ -226,6 +243,8 @@ def resolve_mqtt(settings: MqttSettings | None, env: Mapping[str, str]) -> MqttE
         client_id=base.client_id,
         keepalive_s=base.keepalive_s,
         gpu_cap_refresh_s=base.gpu_cap_refresh_s,
+        command_keys_file=keys_file,
+        command_signing=signing,
     )
 
 
@@ -316,21 +335,29 @@ def validate_setting(setting: OperatorSetting, raw: object) -> SettingValue:
     """The value ``raw`` means for ``setting``, or ``ValueError`` saying why it is refused.
 
     Mode takes ``auto``/``manual``/``safe`` (or 0/1/2); numbers must be finite and within
-    bounds; a clearable setting takes ``None``, ``""`` or ``"none"`` to clear.
+    bounds (a boolean is not a number); a clearable setting takes ``None``, ``"none"`` or
+    ``"null"`` to clear (an empty string clears nothing: it is refused). Total: any
+    ``raw`` gives a value or ``ValueError``, never another exception.
     """
+    if isinstance(raw, str) and len(raw) > 64:
+        raise ValueError(f"{setting.key}: {len(raw)} characters is too long for a value")
     if setting.is_mode:
         if isinstance(raw, str) and raw.strip().lower() in {m.value for m in MODES}:
             return Mode(raw.strip().lower())
         if isinstance(raw, int | float) and not isinstance(raw, bool) and raw in range(3):
             return MODES[int(raw)]
         raise ValueError(f"mode must be one of {', '.join(m.value for m in MODES)}, not {raw!r}")
-    if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "none", "null")):
+    if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("none", "null")):
         if setting.clearable:
             return None
         raise ValueError(f"{setting.key} needs a number")
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise ValueError(f"{setting.key}: a {type(raw).__name__} is not a number")
     try:
-        value = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        value = float(raw)
+    except OverflowError:
+        raise ValueError(f"{setting.key}: the number is too large") from None
+    except ValueError:
         raise ValueError(f"{setting.key}: {raw!r} is not a number") from None
     if not math.isfinite(value):
         raise ValueError(f"{setting.key}: {value} is not finite")
