@@ -163,8 +163,9 @@ class Controller:
         if restore_settings:
             self.settings = restored_settings(self.store, self.profile)
         self.observers: list[Observer] = []
-        #: Alarm sources polled every tick (the telemetry shipper's outage, ...).
-        self.alarm_sources: list[Callable[[float], Sequence[Alarm]]] = []
+        #: Alarm sources polled every tick: the store's write failure (disk full, read
+        #: only), and what the services add (telemetry outage, a second instance, ...).
+        self.alarm_sources: list[Callable[[float], Sequence[Alarm]]] = [store.failure_alarms]
         #: Where operator changes and safety trips are recorded (see AuditSink).
         self.audit: AuditSink | None = None
         self.active_alarms: dict[str, Alarm] = {}
