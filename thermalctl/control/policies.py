@@ -28,13 +28,7 @@ import numpy as np
 
 from thermalctl.config.site import SiteProfile
 from thermalctl.control import planner
-from thermalctl.control.forecast import (
-    Forecaster,
-    FutureSource,
-    HistoryForecaster,
-    OracleForecaster,
-    time_of_use_price,
-)
+from thermalctl.control.forecast import Forecaster, time_of_use_price
 from thermalctl.control.policy import BaselinePolicy
 from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
@@ -258,28 +252,6 @@ class PlanningPolicy:
         )
 
 
-def build_policy(
-    name: str,
-    profile: SiteProfile,
-    *,
-    future: FutureSource | None = None,
-    settings: planner.PlannerSettings | None = None,
-    backend: str = "auto",
-) -> PlanningPolicy | BaselinePolicy:
-    """Build ``baseline``, ``mpc`` or ``oracle`` (the oracle needs the simulator's inputs)."""
-    s = settings or planner.PlannerSettings()
-    if name == "baseline":
-        return BaselinePolicy(profile)
-    if name == "mpc":
-        forecaster: Forecaster = HistoryForecaster(profile, s.step_s, s.deadline_margin_h)
-        return PlanningPolicy("mpc", profile, forecaster, s, backend)
-    if name == "oracle":
-        if future is None:
-            raise ValueError(
-                "policy 'oracle' needs the true future of a simulated run "
-                "(use it with `thermalctl simulate`)"
-            )
-        return PlanningPolicy(
-            "oracle", profile, OracleForecaster(profile, future, s.deadline_margin_h), s, backend
-        )
-    raise ValueError(f"unknown policy {name!r} (baseline, mpc, oracle)")
+# Policy construction lives in one place, covering every name (thermostat, rules, mpc,
+# mpc_perfect, bound and the aliases): re-exported here for existing callers.
+from thermalctl.control.registry import build_policy  # noqa: E402

@@ -26,7 +26,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from thermalctl.config.loader import Site
-from thermalctl.control.policy import BaselinePolicy, Policy
+from thermalctl.control.policy import Policy
 from thermalctl.points import Alarm, AlarmSeverity
 from thermalctl.runtime.controller import Controller
 
@@ -59,13 +59,10 @@ class ScaledClock:
 
 
 def make_policy(name: str, site: Site) -> Policy:
-    """Build a policy by name (``baseline``; ``mpc`` / ``oracle`` where available)."""
-    if name == "baseline":
-        return BaselinePolicy(site.profile)
-    try:
-        from thermalctl.control.policies import build_policy
-    except ImportError as exc:
-        raise ValueError(f"policy {name!r} is not available: {exc}") from exc
+    """Build a controller by name (:mod:`thermalctl.control.registry`: thermostat, rules,
+    mpc and their aliases)."""
+    from thermalctl.control.registry import build_policy
+
     return build_policy(name, site.profile)
 
 

@@ -7,12 +7,25 @@ signals the profile binds, each read the way its meter reads the plant
 :class:`~thermalctl.control.core.ControlCore` step as ``thermalctl run``: safety
 interlocks, the trip latch and its hold, operator settings, the policy and its
 fallback. The core's decision is applied to the plant (not in manual mode), and the
-policy re-plans every ``plan_period_s``. The oracle policy reads the true future
-through :class:`PlantFuture`.
+policy re-plans every ``plan_period_s``. ``mpc_perfect`` (alias ``oracle``) reads the
+true future through :class:`PlantFuture`.
+
+``bound`` is not run as a controller: :func:`simulate` evaluates it once over the
+whole run (:func:`thermalctl.control.bound.evaluate`) on the same inputs and reports
+its figures under the same keys, with ``"kind": "bound"``.
+
+Money and CO2 are booked as the plant runs, each decision interval at its own
+time-of-use price (:mod:`thermalctl.sim.accounting`): electricity is the facility's
+(inside the ISO/IEC 30134-2 boundary) plus heat-pump electricity (kept outside it, as
+EnEfG leaves electricity used only to upgrade waste heat out of the PUE); fuel is
+each sink's backup heat over its efficiency at its fuel's price. Work still queued at
+the end is priced at the electricity it will take (``backlog_cost_eur``), so leaving
+work for after the run is never cheaper than doing it. ``total_cost_eur`` is the sum.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -22,27 +35,45 @@ from typing import Any
 from thermalctl.config.site import SiteProfile
 from thermalctl.control import safety
 from thermalctl.control.core import ControlCore, CoreMemory
-from thermalctl.control.policies import PlanningPolicy, build_policy
-from thermalctl.control.policy import BaselinePolicy
+from thermalctl.control.policies import PlanningPolicy
+from thermalctl.control.policy import Policy
+from thermalctl.control.registry import build_policy, canonical
 from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
+from thermalctl.models.localtime import zone
 from thermalctl.points import Decision, Mode, Quality, Reading
+from thermalctl.sim.accounting import Ledger, plant_figures
 from thermalctl.sim.inputs import DrawShape, SyntheticWeather, Weather, Workload
 from thermalctl.sim.plant import Plant
 from thermalctl.sim.site import plant_signal
 
-__all__ = ["OfflineResult", "PlantFuture", "plant_state", "simulate"]
+__all__ = [
+    "DECIDE_PERIOD_S",
+    "PLAN_PERIOD_S",
+    "OfflineResult",
+    "PlantFuture",
+    "Progress",
+    "measured_signals",
+    "plant_state",
+    "simulate",
+]
 
 #: Default re-plan period [s] (the planner's step).
 PLAN_PERIOD_S = 900.0
 #: Default fast-decision period offline [s]: 5 min keeps the loop feedback tight while a
 #: simulated year stays at ~105k decisions.
 DECIDE_PERIOD_S = 300.0
+#: Progress is reported at most this often [simulated s] (a day).
+PROGRESS_EVERY_S = 86_400.0
+
+#: Called with the share of the run done [0-1].
+Progress = Callable[[float], None]
 
 
 @dataclass(frozen=True)
 class PlantFuture:
-    """The plant's true inputs, for the oracle (implements ``FutureSource``)."""
+    """The plant's true inputs (implements ``FutureSource``): for ``mpc_perfect`` and the
+    bound, never for ``mpc``."""
 
     plant: Plant
     weather: Callable[[float], Weather]
@@ -96,8 +127,10 @@ def plant_state(
 
 @dataclass(frozen=True)
 class OfflineResult:
+    """Figures of one run; ``plant`` is the stepped plant (``None`` for the bound)."""
+
     metrics: dict[str, Any]
-    plant: Plant
+    plant: Plant | None
 
 
 def _apply(plant: Plant, decision: Decision) -> None:
@@ -115,27 +148,50 @@ def simulate(
     *,
     start_s: float = 0.0,
     weather: Callable[[float], Weather] | None = None,
+    weather_source: str | None = None,
     workloads: Mapping[str, Workload] | None = None,
     draw_shape: DrawShape | None = None,
     plan_period_s: float = PLAN_PERIOD_S,
     decide_period_s: float = DECIDE_PERIOD_S,
     backend: str = "auto",
     settings: OperatorSettings | None = None,
+    progress: Progress | None = None,
 ) -> OfflineResult:
-    """Run ``policy_name`` through the control core on the simulated plant for ``days``."""
+    """Run ``policy_name`` through the control core on the simulated plant for ``days``
+    (or evaluate the bound over them: see the module docstring).
+
+    ``weather_source`` says where ``weather`` comes from (echoed in the figures; default
+    ``"synthetic"`` with the profile's ``simulation`` settings); ``progress`` is called
+    with the share done about once a simulated day.
+    """
     wall_start = time.perf_counter()
+    name = canonical(policy_name)
     weather_fn = weather or SyntheticWeather.for_site(profile)
+    source = weather_source or ("synthetic" if weather is None else "given")
+    echo = _echo(profile, policy_name, name, days, start_s, source)
+    if name == "bound":
+        from thermalctl.control import bound
+
+        inputs = Plant(profile, start_s, workloads=workloads, draw_shape=draw_shape)
+        figures = bound.evaluate(
+            profile, PlantFuture(inputs, weather_fn), start_s, days, progress=progress
+        )
+        metrics = {**echo, **figures, "wall_s": time.perf_counter() - wall_start}
+        return OfflineResult(metrics, None)
+
     plant = Plant(profile, start_s, workloads=workloads, draw_shape=draw_shape)
     plant.ambient = weather_fn(start_s)
     policy = build_policy(
-        policy_name, profile, future=PlantFuture(plant, weather_fn), backend=backend
+        name, profile, future=PlantFuture(plant, weather_fn), backend=backend
     )
     signals = measured_signals(profile)
     core = ControlCore(profile, policy, signals)
     memory = CoreMemory()
     operator = settings or OperatorSettings()
+    ledger = Ledger(plant)
     end_s = start_s + days * 86_400.0
     next_plan = start_s
+    next_progress = start_s + PROGRESS_EVERY_S
     state = plant_state(plant, signals=signals)
     trips = 0
     safe_decisions = 0
@@ -152,56 +208,48 @@ def simulate(
             safe_decisions += 1
         if step.decision.mode is not Mode.MANUAL:
             _apply(plant, step.decision)
-        dt = min(decide_period_s, end_s - plant.time_s)
-        plant.step(dt, weather_fn(plant.time_s))
-    metrics = _metrics(plant, policy, days, trips, time.perf_counter() - wall_start)
+        dt_s = min(decide_period_s, end_s - plant.time_s)
+        ledger.before_step()
+        plant.step(dt_s, weather_fn(plant.time_s))
+        ledger.after_step(dt_s)
+        if progress is not None and plant.time_s >= next_progress:
+            progress((plant.time_s - start_s) / (end_s - start_s))
+            next_progress += PROGRESS_EVERY_S
+    metrics = {**echo, **_run_metrics(plant, policy, trips), **ledger.figures()}
     metrics["safe_decisions"] = safe_decisions
+    metrics["wall_s"] = time.perf_counter() - wall_start
     return OfflineResult(metrics, plant)
 
 
-def _metrics(
-    plant: Plant,
-    policy: PlanningPolicy | BaselinePolicy,
-    days: float,
-    trips: int,
-    wall_s: float,
+def _echo(
+    profile: SiteProfile, asked: str, name: str, days: float, start_s: float, weather: str
 ) -> dict[str, Any]:
-    t = plant.totals
-    reused = sum(t.sink_kwh.values())
-    backup = sum(t.backup_kwh.values())
-    it = t.it_kwh
-    facility = t.facility_kwh
-    residual = plant.balance_residual_kwh()
-    solve = policy.stats.solve_ms if isinstance(policy, PlanningPolicy) else []
+    start = dt.datetime.fromtimestamp(start_s, tz=zone(profile.site.timezone))
     out: dict[str, Any] = {
-        "site": plant.profile.site.id,
-        "policy": policy.name,
+        "site": profile.site.id,
+        "policy": name,
+        "kind": "bound" if name == "bound" else "controller",
+        "start": start.isoformat(),
         "days": days,
-        "it_energy_kwh": it,
-        "facility_energy_kwh": facility,
-        "reused_heat_kwh": reused,
-        "dumped_heat_kwh": t.dumped_kwh,
-        "backup_heat_kwh": backup,
-        "energy_balance_residual_kwh": residual,
-        "energy_balance_residual_fraction": abs(residual) / it if it > 0 else 0.0,
-        "pue": facility / it if it > 0 else None,
-        "erf": reused / facility if facility > 0 else None,
-        "ere": (facility - reused) / it if it > 0 else None,
-        "comfort_violation_kh": t.comfort_violation_kh,
-        "sink_comfort_violation_kh": dict(t.sink_comfort_violation_kh),
-        "deferred_work_late_kwh": t.deferred_late_kwh + plant.late_kwh(),
-        "deferred_work_queued_kwh": sum(plant.queued_kwh(g.id) for g in plant.profile.rack_groups),
-        "rack_limit_violations": t.rack_limit_violations,
+        "weather": weather,
+    }
+    if asked != name:
+        out["policy_alias"] = asked
+    return out
+
+
+def _run_metrics(plant: Plant, policy: Policy, trips: int) -> dict[str, Any]:
+    planning = policy if isinstance(policy, PlanningPolicy) else None
+    solve = planning.stats.solve_ms if planning is not None else []
+    out: dict[str, Any] = {
+        **plant_figures(plant),
         "safety_trips": trips,
         "solve_ms_median": statistics.median(solve) if solve else None,
         "solve_ms_p95": sorted(solve)[int(0.95 * (len(solve) - 1))] if solve else None,
         "plans": len(solve),
-        "plan_failures": policy.stats.failures if isinstance(policy, PlanningPolicy) else 0,
-        "fallback_decisions": (
-            policy.stats.fallback_decisions if isinstance(policy, PlanningPolicy) else 0
-        ),
-        "wall_s": wall_s,
+        "plan_failures": planning.stats.failures if planning is not None else 0,
+        "fallback_decisions": planning.stats.fallback_decisions if planning is not None else 0,
     }
-    if isinstance(policy, PlanningPolicy):
-        out["solver"] = policy.solver.name
+    if planning is not None:
+        out["solver"] = planning.solver.name
     return out

@@ -6,9 +6,11 @@ import argparse
 import datetime as dt
 import json
 import sys
+import time
 
 from thermalctl.config.loader import DEFAULT_SITE, load_site
-from thermalctl.config.site import RackGroup
+from thermalctl.config.site import RackGroup, SiteProfile
+from thermalctl.control.registry import ALIASES, POLICIES
 from thermalctl.models.localtime import zone
 from thermalctl.sim.inputs import Workload
 from thermalctl.sim.offline import DECIDE_PERIOD_S, simulate
@@ -29,7 +31,11 @@ DEFAULT_START = "2026-01-05"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", default=str(DEFAULT_SITE), help="site profile YAML")
     parser.add_argument("--days", type=float, default=7.0, help="simulated days (default 7)")
-    parser.add_argument("--policy", default="mpc", choices=["baseline", "mpc", "oracle"])
+    parser.add_argument(
+        "--policy", default="mpc", choices=[*POLICIES, *ALIASES],
+        help="; ".join(f"{k}: {v}" for k, v in POLICIES.items())
+        + "; aliases: " + ", ".join(f"{k} = {v}" for k, v in ALIASES.items()),
+    )
     parser.add_argument("--weather", help="EPW weather file (default: synthetic)")
     parser.add_argument(
         "--workload",
@@ -44,6 +50,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fast-decision period [s] (default %(default)s)")
     parser.add_argument("--backend", default="auto", choices=["auto", "highspy", "scipy"])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress on stderr (shown for runs longer than a few seconds)")
+
+
+#: Progress goes to stderr only once a run has taken this long [s] ...
+PROGRESS_AFTER_S = 3.0
+#: ... and then at most this often [s].
+PROGRESS_EVERY_S = 2.0
+
+
+class StderrProgress:
+    """Prints ``<label>: 42 % simulated (12 s)`` to stderr, for runs longer than
+    :data:`PROGRESS_AFTER_S`, at most every :data:`PROGRESS_EVERY_S`."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.started = time.monotonic()
+        self.last = self.started
+
+    def __call__(self, done_fraction: float) -> None:
+        now = time.monotonic()
+        if now - self.started < PROGRESS_AFTER_S or now - self.last < PROGRESS_EVERY_S:
+            return
+        self.last = now
+        print(f"{self.label}: {done_fraction:.0%} simulated ({now - self.started:.0f} s)",
+              file=sys.stderr, flush=True)
+
+
+def _synthetic(profile: SiteProfile) -> str:
+    s = profile.simulation
+    return (f"synthetic: mean {s.weather_mean_temp_c:g} degC, annual amplitude "
+            f"{s.weather_annual_amplitude_k:g} K, daily {s.weather_daily_amplitude_k:g} K")
 
 
 def _workload(path: str, site_groups: tuple[RackGroup, ...]) -> dict[str, Workload]:
@@ -72,12 +110,14 @@ def run(args: argparse.Namespace) -> int:
         args.days,
         start_s=start.timestamp(),
         weather=read_epw(args.weather) if args.weather else None,
+        weather_source=f"epw:{args.weather}" if args.weather else _synthetic(profile),
         workloads=_workload(args.workload, profile.rack_groups) if args.workload else None,
         draw_shape=(
             read_dhw_profile(args.dhw, tz=profile.site.timezone) if args.dhw else None
         ),
         decide_period_s=args.decide_period,
         backend=args.backend,
+        progress=None if args.quiet else StderrProgress(f"{profile.site.id} {args.policy}"),
     )
     metrics = result.metrics
     if args.json:
