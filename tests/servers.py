@@ -3,11 +3,17 @@
 Each is started on a free 127.0.0.1 port in a temporary directory, waited for until
 it answers, and stopped after the test. A test that needs a missing binary is skipped
 with the reason. Servers can be stopped and started again mid-test (same port, same
-data directory) to simulate an outage.
+data directory) to simulate an outage; VictoriaMetrics and InfluxDB can also be killed
+with SIGKILL (:meth:`kill`, no chance to flush) and started again on their data.
+VictoriaMetrics runs with ``-dedup.minScrapeInterval=1ms`` when made with
+``dedup=True`` (fixture ``victoria_metrics_dedup``), as a production server behind
+the outbox shipper should; InfluxDB 1.x with HTTP authentication when made with
+``auth=(user, password)`` (fixture ``influxd_auth_server``).
 """
 
 from __future__ import annotations
 
+import base64
 import getpass
 import json
 import shutil
@@ -32,9 +38,11 @@ __all__ = [
     "MosquittoServer",
     "VictoriaMetricsServer",
     "free_port",
+    "influxd_auth_server_fixture",
     "influxd_server_fixture",
     "mosquitto_server_fixture",
     "require_binary",
+    "victoria_metrics_dedup_fixture",
     "victoria_metrics_fixture",
     "wait_for",
 ]
@@ -96,6 +104,18 @@ class _Process:
             self.proc.kill()
             self.proc.wait(timeout=5)
         self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to flush anything."""
+        if self.proc is None:
+            return
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.proc = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     def check_alive(self, what: str) -> None:
         if self.proc is not None and self.proc.poll() is not None:
@@ -236,6 +256,8 @@ class Listener:
 class VictoriaMetricsServer:
     root: Path
     port: int = field(default_factory=free_port)
+    #: Run with ``-dedup.minScrapeInterval=1ms`` (one sample per series and millisecond).
+    dedup: bool = False
     _proc: _Process | None = None
 
     @property
@@ -248,7 +270,8 @@ class VictoriaMetricsServer:
         data.mkdir(exist_ok=True)
         self._proc = _Process(
             [binary, f"-httpListenAddr=127.0.0.1:{self.port}", f"-storageDataPath={data}",
-             "-retentionPeriod=2y", "-loggerLevel=ERROR", "-search.disableCache"],
+             "-retentionPeriod=2y", "-loggerLevel=ERROR", "-search.disableCache",
+             *(["-dedup.minScrapeInterval=1ms"] if self.dedup else [])],
             self.root / "vm.log",
         )
         self._proc.start()
@@ -263,6 +286,15 @@ class VictoriaMetricsServer:
     def stop(self) -> None:
         if self._proc is not None:
             self._proc.stop()
+
+    def kill(self) -> None:
+        """SIGKILL: whatever VictoriaMetrics holds in memory (the last seconds) is lost."""
+        if self._proc is not None:
+            self._proc.kill()
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.running
 
     def _get(self, path: str) -> str | None:
         try:
@@ -296,12 +328,27 @@ def victoria_metrics_fixture(tmp_path: Path) -> Iterator[VictoriaMetricsServer]:
         server.stop()
 
 
+@pytest.fixture(name="victoria_metrics_dedup")
+def victoria_metrics_dedup_fixture(tmp_path: Path) -> Iterator[VictoriaMetricsServer]:
+    """VictoriaMetrics with ``-dedup.minScrapeInterval=1ms`` (restartable, killable)."""
+    root = tmp_path / "vm-dedup"
+    root.mkdir()
+    server = VictoriaMetricsServer(root, dedup=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 # -- InfluxDB 1.x ---------------------------------------------------------------------------
 @dataclass
 class InfluxV1Server:
     root: Path
     port: int = field(default_factory=free_port)
     rpc_port: int = field(default_factory=free_port)
+    #: ``(user, password)``: HTTP authentication on, that admin user created at first start.
+    auth: tuple[str, str] | None = None
     _proc: _Process | None = None
 
     @property
@@ -318,6 +365,7 @@ class InfluxV1Server:
             f'[data]\n  dir = "{self.root}/data"\n  wal-dir = "{self.root}/wal"\n'
             '  query-log-enabled = false\n'
             f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
+            f"  auth-enabled = {'true' if self.auth else 'false'}\n"
             "[monitor]\n  store-enabled = false\n"
             "[continuous_queries]\n  enabled = false\n"
         )
@@ -329,20 +377,40 @@ class InfluxV1Server:
             try:
                 with urllib.request.urlopen(self.url + "/ping", timeout=1) as resp:
                     if resp.status == 204:
+                        self._create_admin()
                         return
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.1)
         raise RuntimeError("influxd did not answer /ping")
 
+    def _create_admin(self) -> None:
+        """The first admin user may be created without credentials (InfluxDB 1.x rule)."""
+        if self.auth is None or (self.root / "meta" / ".admin").exists():
+            return
+        user, password = self.auth
+        self.query(f"CREATE USER \"{user}\" WITH PASSWORD '{password}' WITH ALL PRIVILEGES",
+                   authenticate=False)
+        (self.root / "meta" / ".admin").write_text(user)
+
     def stop(self) -> None:
         if self._proc is not None:
             self._proc.stop()
 
-    def query(self, q: str, db: str | None = None) -> dict[str, object]:
+    def kill(self) -> None:
+        """SIGKILL (InfluxDB replays its WAL at the next start)."""
+        if self._proc is not None:
+            self._proc.kill()
+
+    def query(self, q: str, db: str | None = None, *,
+              authenticate: bool = True) -> dict[str, object]:
         params = {"q": q, **({"db": db} if db else {})}
         data = urllib.parse.urlencode(params).encode()
-        with urllib.request.urlopen(self.url + "/query", data=data, timeout=10) as resp:
+        request = urllib.request.Request(self.url + "/query", data=data)
+        if self.auth is not None and authenticate:
+            basic = base64.b64encode(":".join(self.auth).encode()).decode()
+            request.add_header("Authorization", f"Basic {basic}")
+        with urllib.request.urlopen(request, timeout=10) as resp:
             result: dict[str, object] = json.loads(resp.read())
         return result
 
@@ -352,6 +420,23 @@ def influxd_server_fixture(tmp_path: Path) -> Iterator[InfluxV1Server]:
     root = tmp_path / "influxd"
     root.mkdir()
     server = InfluxV1Server(root)
+    try:
+        server.start()
+    except RuntimeError as exc:
+        server.stop()
+        pytest.skip(f"Debian influxd 1.x did not start here: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(name="influxd_auth_server")
+def influxd_auth_server_fixture(tmp_path: Path) -> Iterator[InfluxV1Server]:
+    """InfluxDB 1.x with ``auth-enabled = true`` and the admin ``admin`` / ``adm1n-s3cret``."""
+    root = tmp_path / "influxd-auth"
+    root.mkdir()
+    server = InfluxV1Server(root, auth=("admin", "adm1n-s3cret"))
     try:
         server.start()
     except RuntimeError as exc:

@@ -2,14 +2,30 @@
 
 Every reading, decision, alarm and ledger row is first in the local store
 (:class:`~thermalctl.adapters.store.LocalStore`). :class:`OutboxShipper` reads the
-rows after its cursor, table by table, turns them into line protocol with
-``influxdb-client``'s :class:`~influxdb_client.Point`, writes a batch synchronously
-and advances the cursor only after the server said yes. A point's timestamp is the
-row's own timestamp (microsecond resolution), so a batch that is written twice (the
-server stored it but the answer was lost) overwrites the same points in InfluxDB
-instead of adding new ones; in normal operation every row is written exactly once.
+rows after its *sent* cursor, table by table, turns them into line protocol
+(:mod:`thermalctl.adapters.influx_lines`), writes a batch synchronously and moves
+the sent cursor when the server answers 2xx. An acknowledgement is not yet storage:
+VictoriaMetrics answers 204 while the rows are still in memory, and a SIGKILL in the
+next ~10 s loses them. So a second, *confirmed* cursor (persisted in the store's
+``cursors`` table as ``<name>.<table>``) follows only once a batch has outlived a
+persistence horizon (``confirm_after_s``, 30 s by default, longer than the server's
+flush to disk) on a server process that did not change in between: the shipper
+asks the server which process answers (:class:`~thermalctl.adapters.influx_targets.
+ServerEpoch`: its start time and request counter) before its first write and again
+when a batch's horizon has passed. A changed process means a restart: every row
+after the confirmed cursor is sent again. A shipper that starts resumes from the
+confirmed cursor too. Rows sent twice are harmless because the writes are idempotent:
+a row always becomes the same point (same series, same timestamp); InfluxDB 1.x
+overwrites the point, VictoriaMetrics run with ``-dedup.minScrapeInterval=1ms`` keeps
+one sample per series and millisecond (see ``docs/telemetry.md``). A server that tells
+no start time ("blind") gets the horizon and a re-send after any failed write.
+
 An outage only delays: the rows wait in the outbox, the shipper retries with
-exponential back-off, logs the failure once and the recovery once.
+exponential back-off, logs the failure once and the recovery once, and after
+``outage_alarm_s`` of failing raises the alarm ``telemetry.outage`` through
+:meth:`OutboxShipper.alarms` (an alarm source for ``Controller.alarm_sources``); it
+clears when the backlog has drained. :meth:`OutboxShipper.stop` tries once more
+whatever the back-off timer says, bounded by its timeout.
 
 Measurements (see ``docs/telemetry.md``)::
 
@@ -22,43 +38,48 @@ Measurements (see ``docs/telemetry.md``)::
     energy    tags site                                 fields <ledger counters> kWh,
                                                         pue, erf, ere (since the previous row)
 
-Exceptions::
-
-    AdapterError
-    └── InfluxError              a write did not go through
-        ├── InfluxUnavailable    transport failure, 5xx, 401/403/404, 429: retried with back-off
-        └── InfluxRejected       the server refused the data itself (400, 413, 422): the batch
-                                 is split; a single line still refused is logged and skipped
+Exceptions: see :mod:`thermalctl.adapters.influx_targets` (re-exported here).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import datetime as dt
 import logging
-import math
+import sqlite3
 import threading
-import urllib.parse
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from dataclasses import dataclass
 
-import urllib3
-from influxdb_client import InfluxDBClient, Point, WritePrecision
-from influxdb_client.client.exceptions import InfluxDBError
-from influxdb_client.client.write_api import SYNCHRONOUS
-
-from thermalctl.adapters.errors import AdapterError
-from thermalctl.adapters.store import LEDGER_COLUMNS, LocalStore
+from thermalctl.adapters.influx_lines import row_lines
+from thermalctl.adapters.influx_targets import (
+    InfluxError,
+    InfluxRejected,
+    InfluxUnavailable,
+    LineTarget,
+    ServerEpoch,
+    V1Target,
+    V2Target,
+    make_target,
+)
+from thermalctl.adapters.store import LocalStore
 from thermalctl.config.services import InfluxTarget
+from thermalctl.points import Alarm, AlarmSeverity
 
 __all__ = [
+    "CONFIRM_AFTER_S",
+    "OUTAGE_ALARM",
+    "OUTAGE_ALARM_S",
     "TABLES",
     "InfluxError",
     "InfluxRejected",
     "InfluxUnavailable",
     "LineTarget",
     "OutboxShipper",
+    "ServerEpoch",
     "V1Target",
     "V2Target",
     "make_target",
@@ -71,203 +92,35 @@ log = logging.getLogger(__name__)
 TABLES = ("readings", "decisions", "alarms", "ledger")
 #: First retry delay after a failed write [s]; doubles up to the target's max_backoff_s.
 INITIAL_BACKOFF_S = 1.0
-#: HTTP statuses that say "this data is wrong", not "try again later".
-_REJECT_STATUS = frozenset({400, 413, 422})
+#: Persistence horizon [s]: how long after its acknowledgement a batch counts as stored,
+#: if the server process did not change. VictoriaMetrics 1.79 turns raw rows into
+#: in-memory parts after 1-2 s and writes parts older than 5 s every 5 s (up to ~14 s);
+#: 1.85+ saves within ``-inmemoryDataFlushInterval`` (5 s). 30 s is twice the worst case.
+CONFIRM_AFTER_S = 30.0
+#: Failing this long raises :data:`OUTAGE_ALARM` [s].
+OUTAGE_ALARM_S = 300.0
+OUTAGE_ALARM = "telemetry.outage"
+#: VictoriaMetrics' raw-row stage before its in-memory flush interval counts [s].
+_RAW_ROWS_FLUSH_S = 2.0
 
 
-class InfluxError(AdapterError):
-    """A write to InfluxDB did not go through."""
+@dataclass(frozen=True, slots=True)
+class _Ack:
+    acked_s: float
+    table: str
+    last_id: int
 
 
-class InfluxUnavailable(InfluxError):  # noqa: N818 - a state, read as 'unavailable'
-    """The server could not be reached or answered with a retryable status."""
+def _iso(ts_s: float) -> str:
+    return dt.datetime.fromtimestamp(ts_s, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-class InfluxRejected(InfluxError):  # noqa: N818 - a refusal, like WriteRefused
-    """The server refused the data (bad line protocol, type conflict, too large)."""
-
-
-class LineTarget(Protocol):
-    """Somewhere line protocol can be written synchronously (blocking)."""
-
-    def write(self, lines: Sequence[str]) -> None:
-        """Write all ``lines`` or raise :class:`InfluxError`."""
-
-    def close(self) -> None: ...
-
-
-def _classify(status: int | None, message: str) -> InfluxError:
-    if status in _REJECT_STATUS:
-        return InfluxRejected(f"HTTP {status}: {message}")
-    return InfluxUnavailable(f"HTTP {status}: {message}" if status else message)
-
-
-class V2Target:
-    """The InfluxDB v2 write API (InfluxDB 2.x/3.x, 1.8+, VictoriaMetrics) via influxdb-client."""
-
-    def __init__(self, target: InfluxTarget) -> None:
-        self.target = target
-        self._client = InfluxDBClient(
-            url=target.url,
-            token=target.token.get_secret_value(),
-            org=target.org,
-            timeout=int(target.timeout_s * 1000),
-        )
-        self._api = self._client.write_api(write_options=SYNCHRONOUS)
-
-    def write(self, lines: Sequence[str]) -> None:
-        try:
-            self._api.write(
-                bucket=self.target.bucket, org=self.target.org, record=list(lines),
-                write_precision=WritePrecision.NS,  # type: ignore[arg-type]
-            )
-        except InfluxDBError as exc:
-            status = getattr(exc, "status", None) or getattr(exc.response, "status", None)
-            raise _classify(status, exc.message or str(exc)) from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise InfluxUnavailable(f"{self.target.url}: {exc}") from exc
-
-    def close(self) -> None:
-        self._client.close()
-
-
-class V1Target:
-    """InfluxDB 1.x ``POST /write?db=<bucket>&precision=ns``; token ``user:password`` if any."""
-
-    def __init__(self, target: InfluxTarget) -> None:
-        self.target = target
-        self._http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(total=target.timeout_s), retries=False
-        )
-        fields = {"db": target.bucket, "precision": "ns"}
-        token = target.token.get_secret_value()
-        if token:
-            user, _, password = token.partition(":")
-            fields.update({"u": user, "p": password})
-        self._url = f"{target.url}/write?{urllib.parse.urlencode(fields)}"
-
-    def write(self, lines: Sequence[str]) -> None:
-        body = "\n".join(lines).encode()
-        try:
-            resp = self._http.request("POST", self._url, body=body,
-                                      headers={"Content-Type": "text/plain; charset=utf-8"})
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise InfluxUnavailable(f"{self.target.url}: {exc}") from exc
-        if resp.status >= 300:
-            raise _classify(resp.status, resp.data.decode(errors="replace")[:300])
-
-    def close(self) -> None:
-        self._http.clear()
-
-
-def make_target(target: InfluxTarget) -> LineTarget:
-    return V1Target(target) if target.api == "v1" else V2Target(target)
-
-
-# -- rows -> line protocol ---------------------------------------------------------------------
-def _ns(ts: object) -> int:
-    """Row time [s] -> integer nanoseconds, rounded to the microsecond (deterministic)."""
-    return round(float(ts) * 1e6) * 1000  # type: ignore[arg-type]
-
-
-def _reading(site: str, row: Sequence[object]) -> Point | None:
-    _id, ts, point, signal, value, unit, quality, reason = row
-    p = Point("reading").tag("site", site).tag("point", point)
-    if signal:
-        p.tag("signal", signal)
-    p.tag("quality", quality).tag("unit", unit)
-    if isinstance(value, int | float) and math.isfinite(value):
-        p.field("value", float(value))
-    if reason:
-        p.field("reason", str(reason))
-    return p.time(_ns(ts), WritePrecision.NS)
-
-
-def _decision(site: str, row: Sequence[object]) -> Point | None:
-    _id, ts, mode, policy, body = row
-    data = json.loads(str(body))
-    p = Point("decision").tag("site", site).tag("mode", mode).tag("policy", policy)
-    p.field("dump_on", 1 if data.get("dump_on") else 0)
-    p.field("dump_heat_request_w", float(data.get("dump_heat_request_w", 0.0)))
-    for prefix in ("gpu_power_cap_w", "sink_heat_request_w", "backup_heat_w"):
-        for key, value in sorted((data.get(prefix) or {}).items()):
-            p.field(f"{prefix}_{key}", float(value))
-    reasons = data.get("reasons") or []
-    if reasons:
-        p.field("reasons", "; ".join(str(r) for r in reasons))
-    return p.time(_ns(ts), WritePrecision.NS)
-
-
-def _alarm(site: str, row: Sequence[object]) -> Point | None:
-    _id, ts, code, severity, message, active = row
-    p = Point("alarm").tag("site", site).tag("code", code).tag("severity", severity)
-    p.field("active", int(bool(active))).field("message", str(message))
-    return p.time(_ns(ts), WritePrecision.NS)
-
-
-def _delta(row: Sequence[object], prev: Sequence[object] | None, col: str) -> float | None:
-    if prev is None:
-        return None
-    i = 2 + LEDGER_COLUMNS.index(col)
-    now, before = row[i], prev[i]
-    if not isinstance(now, int | float) or not isinstance(before, int | float):
-        return None
-    d = float(now) - float(before)
-    return d if d >= 0 else None  # a counter reset is no interval
-
-
-def _energy(site: str, row: Sequence[object], prev: Sequence[object] | None) -> Point | None:
-    p = Point("energy").tag("site", site)
-    for i, col in enumerate(LEDGER_COLUMNS):
-        value = row[2 + i]
-        if isinstance(value, int | float):
-            p.field(col, float(value))
-    d_fac = _delta(row, prev, "facility_kwh")
-    d_it = _delta(row, prev, "it_kwh")
-    d_reused = _delta(row, prev, "reused_heat_kwh")
-    if d_fac is not None and d_it is not None and d_it > 0 and d_fac > 0:
-        p.field("pue", d_fac / d_it)
-        if d_reused is not None:
-            p.field("erf", d_reused / d_fac)
-            p.field("ere", (d_fac - d_reused) / d_it)
-    return p.time(_ns(row[1]), WritePrecision.NS)
-
-
-def row_lines(
-    table: str, site: str, rows: Sequence[Sequence[object]], prev: Sequence[object] | None = None
-) -> list[str]:
-    """Line protocol for outbox ``rows`` of ``table`` (rows with no field give no line).
-
-    ``prev`` is the ledger row before ``rows[0]`` (for interval KPIs), if known.
-    """
-    lines: list[str] = []
-    for row in rows:
-        if table == "ledger":
-            point = _energy(site, row, prev)
-            prev = row
-        else:
-            point = _CONVERT[table](site, row)
-        if point is None:
-            continue
-        line = point.to_line_protocol()
-        if line:
-            lines.append(line)
-    return lines
-
-
-_CONVERT: dict[str, Callable[[str, Sequence[object]], Point | None]] = {
-    "readings": _reading,
-    "decisions": _decision,
-    "alarms": _alarm,
-}
-
-
-# -- the shipper -------------------------------------------------------------------------------
 class OutboxShipper:
-    """Ships the store's outbox to one target; keeps a cursor per table in the store.
+    """Ships the store's outbox to one target; confirmed cursors per table in the store.
 
     :meth:`ship_once` is synchronous (one batch per table); :meth:`run` loops it in a
-    worker thread until :meth:`stop`.
+    worker thread until :meth:`stop`. ``clock`` gives wall time [s] (tests pass a
+    fake); :meth:`alarms` compares it with the ``now_s`` it is called with.
     """
 
     def __init__(
@@ -280,6 +133,9 @@ class OutboxShipper:
         flush_period_s: float = 10.0,
         max_backoff_s: float = 300.0,
         initial_backoff_s: float = INITIAL_BACKOFF_S,
+        confirm_after_s: float = CONFIRM_AFTER_S,
+        outage_alarm_s: float = OUTAGE_ALARM_S,
+        clock: Callable[[], float] = time.time,
         name: str = "influx",
     ) -> None:
         self.store = store
@@ -289,35 +145,85 @@ class OutboxShipper:
         self.flush_period_s = flush_period_s
         self.max_backoff_s = max_backoff_s
         self.initial_backoff_s = initial_backoff_s
+        self.confirm_after_s = confirm_after_s
+        self.outage_alarm_s = outage_alarm_s
+        self.clock = clock
         self.name = name
+        #: Rows acknowledged by the server (re-sends included), lines written, rows
+        #: refused and skipped, rows sent again, and rewinds to the confirmed cursor.
         self.shipped_rows = 0
         self.written_lines = 0
         self.rejected_rows = 0
+        self.resent_rows = 0
+        self.rewinds = 0
+        #: The last error while writes fail (credentials already removed), else None;
+        #: ``last_error`` keeps it after a recovery.
         self.failing: str | None = None
+        self.last_error: str | None = None
+        #: When writes started failing, until the backlog has drained again [s].
+        self.outage_since_s: float | None = None
+        self._confirmed = {t: store.cursor(self.cursor_name(t)) for t in TABLES}
+        self._sent = dict(self._confirmed)
+        self._high = {t: max(self._confirmed[t], store.cursor(self.acked_cursor_name(t)))
+                      for t in TABLES}
+        self._pending: deque[_Ack] = deque()
+        self._ref: ServerEpoch | None = None
+        self._probed_s = -float("inf")
+        self._answered = 0  # requests the server answered since the last probe
+        self._blind = False  # the server tells no start time
+        self._suspect = False  # (blind) a write failed since the last rewind
+        self._warned: set[str] = set()
+        self._alarm: Alarm | None = None
         self._limit = dict.fromkeys(TABLES, batch_size)
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._lock = threading.Lock()  # one batch in flight at a time, whoever ships
         self._task: asyncio.Task[None] | None = None
+        self._flush_deadline = float("inf")
+
+    @classmethod
+    def for_target(cls, store: LocalStore, target: InfluxTarget, site_id: str,
+                   **kwargs: object) -> OutboxShipper:
+        """A shipper with every setting of a resolved ``target`` (``resolve_influx``)."""
+        return cls(store, make_target(target), site_id, batch_size=target.batch_size,
+                   flush_period_s=target.flush_period_s, max_backoff_s=target.max_backoff_s,
+                   confirm_after_s=target.confirm_after_s,
+                   outage_alarm_s=target.outage_alarm_s, **kwargs)  # type: ignore[arg-type]
 
     def cursor_name(self, table: str) -> str:
+        """The confirmed cursor: rows up to it are stored on the server (retention may go)."""
         return f"{self.name}.{table}"
 
+    def acked_cursor_name(self, table: str) -> str:
+        """The highest row the server ever acknowledged (not yet necessarily stored)."""
+        return f"{self.name}.{table}.acked"
+
     def backlog(self) -> int:
-        """Rows not yet shipped (counted, up to a large bound per table)."""
-        return sum(
-            len(self.store.fetch_after(t, self.store.cursor(self.cursor_name(t)), 10**7))
-            for t in TABLES
-        )
+        """Rows not yet acknowledged by the server."""
+        return sum(self.store.count_after(t, self._sent[t]) for t in TABLES)
+
+    def unconfirmed(self) -> int:
+        """Rows after the confirmed cursors (sent again after a restart)."""
+        return sum(self.store.count_after(t, self._confirmed[t]) for t in TABLES)
 
     # -- synchronous core ------------------------------------------------------------------
     def ship_once(self) -> int:
         """Ship at most one batch per table; return the number of rows shipped.
 
-        Raises :class:`InfluxUnavailable` when the target cannot take the data now.
+        Raises :class:`InfluxUnavailable` when the target (or the local store) cannot
+        take part now.
         """
         with self._lock:
-            return sum(self._ship_table(t) for t in TABLES)
+            try:
+                shipped = self._cycle()
+            except InfluxUnavailable as exc:
+                self._failed(str(exc))
+                raise
+            except (sqlite3.Error, OSError) as exc:
+                self._failed(f"local store: {exc}")
+                raise InfluxUnavailable(f"local store: {exc}") from exc
+            self._succeeded(shipped)
+            return shipped
 
     def drain(self) -> int:
         """Ship until the outbox is empty (blocking); return rows shipped."""
@@ -326,42 +232,171 @@ class OutboxShipper:
             total += n
         return total
 
+    def _cycle(self) -> int:
+        self._check_server()
+        shipped = sum(self._ship_table(t) for t in TABLES)
+        if self._blind:
+            self._confirm(self.clock())
+        return shipped
+
     def _ship_table(self, table: str) -> int:
-        cname = self.cursor_name(table)
         while True:
-            cursor = self.store.cursor(cname)
-            rows = self.store.fetch_after(table, cursor, self._limit[table])
+            after = self._sent[table]
+            rows = self.store.fetch_after(table, after, self._limit[table])
             if not rows:
                 return 0
-            prev = self._prev_ledger(cursor) if table == "ledger" else None
+            prev = self._prev_ledger(after) if table == "ledger" else None
             lines = row_lines(table, self.site_id, rows, prev)
             try:
                 if lines:
                     self.target.write(lines)
+                    self._answered += 1
             except InfluxRejected as exc:
+                self._answered += 1
                 if len(rows) > 1:
                     self._limit[table] = max(1, len(rows) // 2)
                     log.warning("%s: %s rejected a batch of %d rows (%s); splitting it",
                                 self.name, table, len(rows), exc)
                     continue
                 log.error("%s: %s row id %s rejected by the server, skipped: %s | %s",
-                          self.name, table, rows[0][0], exc, lines[0] if lines else "")
+                          self.name, table, rows[0][0], exc, lines[0][:300] if lines else "")
                 self.rejected_rows += 1
             else:
                 self.written_lines += len(lines)
             last_id = int(rows[-1][0])  # type: ignore[call-overload]
-            self.store.set_cursor(cname, last_id)
-            self.shipped_rows += len(rows)
+            self._acked(table, rows, last_id)
             if self._limit[table] < self.batch_size and len(rows) == self._limit[table]:
                 self._limit[table] = min(self.batch_size, self._limit[table] * 2)
             return len(rows)
 
+    def _acked(self, table: str, rows: Sequence[Sequence[object]], last_id: int) -> None:
+        self._sent[table] = last_id
+        self._pending.append(_Ack(self.clock(), table, last_id))
+        self.shipped_rows += len(rows)
+        high = self._high[table]
+        ids = [int(r[0]) for r in rows]  # type: ignore[call-overload]
+        if ids[0] <= high:
+            self.resent_rows += sum(1 for i in ids if i <= high)
+        if last_id > high:
+            self._high[table] = last_id
+            self.store.set_cursor(self.acked_cursor_name(table), last_id)
+
     def _prev_ledger(self, cursor: int) -> Sequence[object] | None:
-        """The last ledger row shipped (id == cursor), if it is still in the store."""
+        """The ledger row with id == cursor (for interval KPIs), if it is still in the store."""
         if cursor <= 0:
             return None
         rows = self.store.fetch_after("ledger", cursor - 1, 1)
         return rows[0] if rows and rows[0][0] == cursor else None
+
+    # -- confirmation ------------------------------------------------------------------------
+    def _check_server(self, *, force: bool = False) -> None:
+        """Probe the server when a confirmation is due or a write failed; rewind if its
+        process changed since the last probe (a restart may have lost acknowledged rows)."""
+        if self._blind:
+            if self._suspect:
+                self._rewind("writes failed since the last confirmation")
+                self._suspect = False
+            return
+        now = self.clock()
+        if self._ref is not None and not self._suspect:  # after a failure: ask at once
+            if not self._pending or now < self._pending[0].acked_s + self.confirm_after_s:
+                return
+            if not force and now - self._probed_s < self.confirm_after_s / 2:
+                return
+        epoch = self.target.epoch()
+        if epoch is None:
+            self._blind = True
+            self._check_server()
+            return
+        self._suspect = False
+        self._check_settings(epoch)
+        if self._ref is not None and epoch.restarted_since(self._ref, self._answered + 1):
+            self._rewind(f"{self.target.label} restarted (process start {self._ref.started} "
+                         f"-> {epoch.started})")
+        else:
+            self._confirm(now)
+        self._ref, self._probed_s, self._answered = epoch, now, 0
+
+    def _confirm(self, now: float) -> None:
+        moved: dict[str, int] = {}
+        while self._pending and self._pending[0].acked_s + self.confirm_after_s <= now:
+            ack = self._pending.popleft()
+            moved[ack.table] = ack.last_id
+        for table, last_id in moved.items():
+            if last_id > self._confirmed[table]:
+                self._confirmed[table] = last_id
+                self.store.set_cursor(self.cursor_name(table), last_id)
+
+    def _rewind(self, reason: str) -> None:
+        again = {t: self.store.count_after(t, self._confirmed[t])
+                 - self.store.count_after(t, self._sent[t]) for t in TABLES}
+        self._sent = dict(self._confirmed)
+        self._pending.clear()
+        self.rewinds += 1
+        if any(again.values()):
+            log.warning("%s: %s; sending again the rows acknowledged but not yet confirmed: %s",
+                        self.name, reason, ", ".join(f"{n} {t}" for t, n in again.items() if n))
+
+    def _check_settings(self, epoch: ServerEpoch) -> None:
+        if epoch.dedup_interval_s is not None and epoch.dedup_interval_s <= 0:
+            self._warn_once("dedup", "%s: VictoriaMetrics at %s runs without "
+                            "-dedup.minScrapeInterval: rows sent again after a restart are "
+                            "stored twice; run it with -dedup.minScrapeInterval=1ms",
+                            self.name, self.target.label)
+        flush = epoch.flush_interval_s
+        if flush is not None and self.confirm_after_s < 2 * flush + _RAW_ROWS_FLUSH_S:
+            self._warn_once("horizon", "%s: confirm_after_s %.0f s is short for %s, which "
+                            "saves to disk every %.0f s (-inmemoryDataFlushInterval): "
+                            "rows acknowledged before a crash may be lost", self.name,
+                            self.confirm_after_s, self.target.label, flush)
+
+    def _warn_once(self, key: str, msg: str, *args: object) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning(msg, *args)
+
+    # -- failures and the outage alarm -------------------------------------------------------
+    def _failed(self, message: str) -> None:
+        if self.failing is None:
+            log.warning("%s: write failed, telemetry waits in the outbox and is retried: %s",
+                        self.name, message)
+        self.failing = self.last_error = message
+        self._suspect = True
+        if self.outage_since_s is None:
+            self.outage_since_s = self.clock()
+            self._alarm = None
+
+    def _succeeded(self, shipped: int) -> None:
+        if self.failing is not None:
+            log.info("%s: writes recovered; shipping the backlog", self.name)
+            self.failing = None
+        if shipped == 0 and self.outage_since_s is not None:
+            if self._alarm is not None:
+                log.info("%s: backlog drained (outage since %s)", self.name,
+                         _iso(self.outage_since_s))
+            self.outage_since_s = None
+
+    def alarms(self, now_s: float) -> list[Alarm]:
+        """Alarm source: ``telemetry.outage`` while failing longer than ``outage_alarm_s``.
+
+        It stays until the backlog has drained (a pass finds the outbox empty).
+        """
+        since = self.outage_since_s
+        if since is None or now_s - since < self.outage_alarm_s:
+            return []
+        alarm = self._alarm
+        if alarm is None:
+            error = self.failing or self.last_error
+            alarm = Alarm(
+                OUTAGE_ALARM,
+                f"telemetry to {self.target.label} failing since {_iso(since)} "
+                f"({(now_s - since) / 60.0:.0f} min): {self.backlog()} rows wait in the "
+                f"local outbox; last error: {error}",
+                AlarmSeverity.WARNING,
+                now_s,
+            )
+            self._alarm = alarm
+        return [alarm]
 
     # -- asynchronous loop -----------------------------------------------------------------
     def start(self) -> asyncio.Task[None]:
@@ -376,12 +411,10 @@ class OutboxShipper:
         while not self._stop.is_set():
             try:
                 shipped = await asyncio.to_thread(self.ship_once)
-            except InfluxUnavailable as exc:
-                self._failed(exc)
+            except InfluxUnavailable:
                 await self._sleep(backoff)
                 backoff = min(backoff * 2.0, self.max_backoff_s)
                 continue
-            self._recovered()
             backoff = self.initial_backoff_s
             if shipped == 0:
                 await self._sleep(self.flush_period_s)
@@ -391,23 +424,30 @@ class OutboxShipper:
         self._wake.set()
 
     async def stop(self, *, flush_timeout_s: float = 5.0) -> None:
-        """Stop :meth:`run` and try once more to ship what is left (bounded in time)."""
+        """Stop :meth:`run` and try once more to ship what is left, bounded in time.
+
+        The last try happens whatever the back-off timer says: a server that came back
+        during the back-off gets the rows now. A batch in flight when the time is up
+        finishes within the target's timeout; the rest waits in the outbox.
+        """
         self._stop.set()
         self._wake.set()
         if self._task is not None:
             await self._task  # returns once the batch in flight (if any) is answered
             self._task = None
-        if self.failing is not None:
-            return
+        self._flush_deadline = time.monotonic() + flush_timeout_s
         try:
-            await asyncio.wait_for(asyncio.to_thread(self._drain_quietly), flush_timeout_s)
+            await asyncio.wait_for(asyncio.to_thread(self._final_flush), flush_timeout_s)
         except TimeoutError:
             log.info("%s: stop: flush did not finish in %.0f s; the outbox keeps the rest",
                      self.name, flush_timeout_s)
 
-    def _drain_quietly(self) -> None:
+    def _final_flush(self) -> None:
         try:
-            self.drain()
+            while time.monotonic() < self._flush_deadline and self.ship_once() > 0:
+                pass
+            with self._lock:
+                self._check_server(force=True)  # confirm what has outlived the horizon
         except InfluxUnavailable as exc:
             log.info("%s: final flush failed (%s); the outbox keeps the rest", self.name, exc)
 
@@ -418,16 +458,11 @@ class OutboxShipper:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 
-    def _failed(self, exc: InfluxError) -> None:
-        if self.failing is None:
-            log.warning("%s: write failed, telemetry waits in the outbox and is retried: %s",
-                        self.name, exc)
-        self.failing = str(exc)
-
-    def _recovered(self) -> None:
-        if self.failing is not None:
-            log.info("%s: writes recovered; shipping the backlog", self.name)
-            self.failing = None
-
-    def close(self) -> None:
-        self.target.close()
+    def close(self, *, timeout_s: float = 15.0) -> None:
+        """Close the target, after the batch in flight (if any, at most ``timeout_s``)."""
+        acquired = self._lock.acquire(timeout=timeout_s)
+        try:
+            self.target.close()
+        finally:
+            if acquired:
+                self._lock.release()
