@@ -82,6 +82,13 @@ class InfluxSettings(_Frozen):
     flush_period_s: Annotated[float, Field(gt=0)] = 10.0
     timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
     max_backoff_s: Annotated[float, Field(gt=0, le=3600)] = 300.0
+    outage_alarm_s: Annotated[float, Field(gt=0, le=86400)] = Field(
+        default=300.0, description="Raise 'telemetry.outage' when writes have failed this long."
+    )
+    confirm_after_s: Annotated[float, Field(ge=0, le=3600)] = Field(
+        default=30.0, description="Persistence horizon: a batch counts as stored this long "
+        "after the server acknowledged it (longer than the server's flush to disk)."
+    )
 
 
 class MqttSettings(_Frozen):
@@ -140,6 +147,8 @@ class InfluxTarget(_Frozen):
     flush_period_s: Annotated[float, Field(gt=0)] = 10.0
     timeout_s: Annotated[float, Field(gt=0)] = 10.0
     max_backoff_s: Annotated[float, Field(gt=0)] = 300.0
+    outage_alarm_s: Annotated[float, Field(gt=0)] = 300.0
+    confirm_after_s: Annotated[float, Field(ge=0)] = 30.0
 
 
 class MqttEndpoint(_Frozen):
@@ -188,6 +197,8 @@ def resolve_influx(settings: InfluxSettings | None, env: Mapping[str, str]) -> I
         flush_period_s=base.flush_period_s,
         timeout_s=base.timeout_s,
         max_backoff_s=base.max_backoff_s,
+        outage_alarm_s=base.outage_alarm_s,
+        confirm_after_s=base.confirm_after_s,
     )
 
 
