@@ -412,9 +412,9 @@ class BmsServer:
             old = self.operator.setting_value(p.source)
             self.operator.apply_setting(p.source, applied, source=source)
             self.bms_changed.add(p.source)
-            if old != applied:
-                log.warning("BMS %s set %s = %s (was %s)", client, p.source, _text(applied),
-                            _text(old))
+            if old != applied:  # a BMS that writes its set points cyclically logs no repeats
+                self.noise.note(client, "setting_changed",
+                                f"{p.source} = {_text(applied)} (was {_text(old)})")
         return None
 
     def _refuse(self, planned: Sequence[tuple[BmsPoint, float, int]], bad: BmsPoint, word: int,

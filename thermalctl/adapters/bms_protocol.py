@@ -15,10 +15,11 @@ therefore reads the frames itself (:func:`screen`) and answers, in the order rec
   (illegal data value), as the Modbus application protocol's state diagrams ask;
 * anything else goes to pymodbus' request class and the server's action hook.
 
-Malformed and refused requests are logged by :class:`ClientNoise`: the first one of a
-client at once (one line, the detail cut short), the rest counted and summarised in
-one line per client per interval; never a traceback for what a client sent. A client
-outside the allow-list is disconnected as it connects, logged once per address.
+Malformed and refused requests (and accepted setting changes) are logged by
+:class:`ClientNoise`: the first five of a client in a minute at once (one line each, the
+detail cut short), the rest counted and summarised in one line per client per minute;
+never a traceback for what a client sent. A client outside the allow-list is
+disconnected as it connects, logged once per address.
 
 The client address of the request being served is in :data:`PEER` (a context
 variable set by the connection's worker task) for the action hook and the audit trail.
@@ -182,22 +183,27 @@ def client_allowed(ip: str, allowed: Sequence[Network]) -> bool:
 @dataclass
 class _Tally:
     first_s: float
-    counts: Counter[str] = field(default_factory=Counter)
+    lines: int = 0
+    counts: Counter[str] = field(default_factory=Counter)  # events not logged one by one
 
 
 class ClientNoise:
-    """Malformed and refused requests, logged bounded in size and rate.
+    """What BMS clients send that an operator may want to know, bounded in size and rate.
 
-    The first event of a client is logged at once (WARNING, one line); later events of
-    that client are counted and :meth:`flush` logs one summary line per client per
-    ``interval_s`` with the count by kind. At most ``max_clients`` tallies are kept.
-    ``totals`` counts every event by kind (for tests and the fuzz report).
+    Malformed and refused requests and accepted setting changes are noted per client
+    address. The first ``lines_per_interval`` events of a client in an interval are
+    logged at once (WARNING, one line each, the detail cut to 120 characters); the rest
+    are counted, and one summary line per client and interval gives the count by kind
+    (:meth:`flush`, called by the server every second and at stop). At most
+    ``max_clients`` tallies are kept. Never a traceback. ``totals`` counts every event
+    by kind (for the tests and the fuzz report).
     """
 
     def __init__(self, interval_s: float = 60.0, *, clock: Callable[[], float] = time.monotonic,
-                 max_clients: int = 256) -> None:
+                 lines_per_interval: int = 5, max_clients: int = 256) -> None:
         self.interval_s = interval_s
         self.clock = clock
+        self.lines_per_interval = lines_per_interval
         self.max_clients = max_clients
         self._tallies: dict[str, _Tally] = {}
         self.totals: Counter[str] = Counter()
@@ -205,15 +211,22 @@ class ClientNoise:
 
     def note(self, client: str, kind: str, detail: str) -> None:
         self.totals[kind] += 1
+        now = self.clock()
         tally = self._tallies.get(client)
+        if tally is not None and now - tally.first_s >= self.interval_s:
+            self._summarise(client, self._tallies.pop(client), now)
+            tally = None
         if tally is None:
             if len(self._tallies) >= self.max_clients:
                 self.flush(force=True)
-            self._tallies[client] = _Tally(self.clock())
-            log.warning("BMS client %s: %s: %s (further ones are counted, summary every "
-                        "%.0f s)", client, kind, detail[:_DETAIL_CHARS], self.interval_s)
+            tally = self._tallies[client] = _Tally(now)
+        if tally.lines >= self.lines_per_interval:
+            tally.counts[kind] += 1
             return
-        tally.counts[kind] += 1
+        tally.lines += 1
+        more = (f" (more from this client are counted: one line per {self.interval_s:.0f} s)"
+                if tally.lines == self.lines_per_interval else "")
+        log.warning("BMS client %s: %s: %s%s", client, kind, detail[:_DETAIL_CHARS], more)
 
     def refused_client(self, client: str) -> None:
         """A connection from outside the allow-list: logged once per address."""
@@ -229,14 +242,15 @@ class ClientNoise:
         """Log the summary of every client whose interval is over (all if ``force``)."""
         now = self.clock()
         for client, tally in list(self._tallies.items()):
-            if not force and now - tally.first_s < self.interval_s:
-                continue
-            del self._tallies[client]
-            if tally.counts:
-                kinds = ", ".join(f"{k} {n}" for k, n in sorted(tally.counts.items()))
-                log.warning("BMS client %s: %d more malformed or refused requests in %.0f s "
-                            "(%s)", client, sum(tally.counts.values()), now - tally.first_s,
-                            kinds)
+            if force or now - tally.first_s >= self.interval_s:
+                self._summarise(client, self._tallies.pop(client), now)
+
+    @staticmethod
+    def _summarise(client: str, tally: _Tally, now: float) -> None:
+        if tally.counts:
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(tally.counts.items()))
+            log.warning("BMS client %s: %d more requests not logged one by one in %.0f s (%s)",
+                        client, sum(tally.counts.values()), now - tally.first_s, kinds)
 
 
 # -- the connection and the server --------------------------------------------------------------
@@ -252,6 +266,7 @@ class BmsConnection(ServerRequestHandler):
         self._queue: deque[ModbusPDU] = deque()
         self._worker: asyncio.Task[None] | None = None
         self._paused = False
+        self._closing_after = False
 
     def callback_connected(self) -> None:
         super().callback_connected()
@@ -268,7 +283,7 @@ class BmsConnection(ServerRequestHandler):
                 break
             if s.verdict is Verdict.CLOSE:
                 self.server.noise.note(self.peer, "bad_header", s.reason + "; disconnected")
-                self.close()
+                self._hang_up()
                 return len(data)
             frame = data[used + _HEADER:used + s.used]
             used += s.used
@@ -288,6 +303,16 @@ class BmsConnection(ServerRequestHandler):
             self._enqueue(pdu)
         return used
 
+    def _hang_up(self) -> None:
+        """Close the connection once the requests before the bad frame are answered."""
+        if not self._queue:
+            self.close()
+            return
+        self._closing_after = True
+        if not self._paused and self.transport:
+            self.transport.pause_reading()  # type: ignore[attr-defined]
+            self._paused = True
+
     def _enqueue(self, pdu: ModbusPDU) -> None:
         self._queue.append(pdu)
         if len(self._queue) >= _QUEUE_PAUSE and not self._paused and self.transport:
@@ -304,10 +329,13 @@ class BmsConnection(ServerRequestHandler):
             response.transaction_id, response.dev_id = request.transaction_id, request.dev_id
             if self.transport:
                 self.pdu_send(response)
-            if self._paused and len(self._queue) <= _QUEUE_RESUME and self.transport:
+            if (self._paused and not self._closing_after and len(self._queue) <= _QUEUE_RESUME
+                    and self.transport):
                 self.transport.resume_reading()  # type: ignore[attr-defined]
                 self._paused = False
         self._queue.clear()
+        if self._closing_after:
+            self.close()
 
     async def _answer(self, request: ModbusPDU) -> ModbusPDU:
         if isinstance(request, ExceptionResponse):
