@@ -33,13 +33,18 @@ from thermalctl.models.signals import (
 __all__ = [
     "CRITICAL_SIGNALS",
     "Backup",
+    "Climate",
     "DeviceBinding",
     "DhwSink",
     "DryCooler",
     "HeatExchanger",
     "HeatLoop",
+    "HeatPump",
+    "HeatingCurve",
+    "LegionellaCycle",
     "Limits",
     "MqttSensor",
+    "NightSetback",
     "PoolSink",
     "Prices",
     "RackGroup",
@@ -78,6 +83,17 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+class Climate(_Frozen):
+    """Climate normals of the site: what a seasonal mains-water temperature needs
+    (:func:`thermalctl.physics.water.mains_temp_c`, Burch & Christensen 2007)."""
+
+    annual_mean_air_temp_c: float = Field(description="Annual mean outdoor air temperature.")
+    monthly_mean_air_temp_range_k: Annotated[float, Field(ge=0.0, le=60.0)] = Field(
+        description="Warmest minus coldest monthly mean outdoor air temperature."
+    )
+    southern_hemisphere: bool = False
+
+
 class SiteInfo(_Frozen):
     id: Id
     name: str
@@ -89,6 +105,10 @@ class SiteInfo(_Frozen):
         description="Start of operation (EnEfG §11 targets depend on it)."
     )
     source: str = Field(default="", description="Where the published figures come from.")
+    climate: Climate | None = Field(
+        default=None,
+        description="The site's climate normals (seasonal mains-water temperature).",
+    )
 
 
 class RackGroup(_Frozen):
@@ -112,6 +132,34 @@ class RackGroup(_Frozen):
     min_cap_w: NonNegFloat = Field(
         default=0.0, description="Lowest GPU power cap the racks accept."
     )
+    max_inlet_temp_c: float | None = Field(
+        default=None,
+        description="Highest coolant temperature the racks accept at their inlet; default "
+        "by cooling type (thermalctl.physics.rack.COOLANT_LIMITS_BY_COOLING_TYPE).",
+    )
+    max_outlet_temp_c: float | None = Field(
+        default=None,
+        description="Highest coolant temperature the racks may return at their outlet; "
+        "default by cooling type.",
+    )
+
+    @property
+    def coolant_inlet_limit_c(self) -> float:
+        """Highest coolant inlet temperature [degC] (the profile's, else its cooling type's)."""
+        from thermalctl.physics.rack import COOLANT_LIMITS_BY_COOLING_TYPE
+
+        if self.max_inlet_temp_c is not None:
+            return self.max_inlet_temp_c
+        return COOLANT_LIMITS_BY_COOLING_TYPE[self.cooling][0]
+
+    @property
+    def coolant_outlet_limit_c(self) -> float:
+        """Highest coolant outlet temperature [degC] (the profile's, else its type's)."""
+        from thermalctl.physics.rack import COOLANT_LIMITS_BY_COOLING_TYPE
+
+        if self.max_outlet_temp_c is not None:
+            return self.max_outlet_temp_c
+        return COOLANT_LIMITS_BY_COOLING_TYPE[self.cooling][1]
 
     @model_validator(mode="after")
     def _check(self) -> RackGroup:
@@ -133,13 +181,53 @@ class RackGroup(_Frozen):
         if self.min_cap_w > self.max_power_w:
             problems.append((("min_cap_w",), f"{self.min_cap_w:g} is above max_power_w "
                                              f"{self.max_power_w:g}"))
+        if self.coolant_inlet_limit_c >= self.coolant_outlet_limit_c:
+            problems.append((("max_outlet_temp_c",), (
+                f"{self.coolant_outlet_limit_c:g} degC must be above the inlet limit "
+                f"{self.coolant_inlet_limit_c:g} degC: the racks warm the coolant")))
         raise_if_any(problems)
         return self
 
 
+class HeatPump(_Frozen):
+    """A water-to-water heat pump that lifts loop water for one sink: its evaporator is
+    the sink's heat exchanger (refrigerant evaporating at ``evaporating_temp_c``), its
+    condenser delivers at the sink's supply temperature. COP = eta T_hot / (T_hot - T_cold)
+    (:func:`thermalctl.physics.backup.heat_pump_cop`)."""
+
+    carnot_efficiency: Annotated[float, Field(gt=0.0, le=0.8)] | None = Field(
+        default=None,
+        description="Real over Carnot COP, sink outlet over source inlet (default: "
+        "thermalctl.physics.backup.DEFAULT_CARNOT_EFFICIENCY_FRACTION, 0.45).",
+    )
+    max_heat_w: PositiveFloat = Field(description="Condenser heat at full output.")
+    evaporating_temp_c: float = Field(
+        default=10.0, description="Refrigerant evaporating temperature (evaporator duty)."
+    )
+
+
 class HeatExchanger(_Frozen):
+    """A plate heat exchanger between the loop and one sink (or between the loop and a
+    heat pump's evaporator when ``heat_pump`` is given)."""
+
     ua_w_per_k: PositiveFloat
     arrangement: Literal["counterflow", "parallel", "crossflow_unmixed"] = "counterflow"
+    sink_flow_m3_per_h: PositiveFloat | None = Field(
+        default=None,
+        description="Flow on the sink side at full duty (default: the loop's flow).",
+    )
+    loop_flow_m3_per_h: PositiveFloat | None = Field(
+        default=None,
+        description="Loop-side flow through this exchanger: in series the whole loop flow "
+        "(must be unset or equal); in parallel its branch at the valve fully open "
+        "(default: the loop flow shared equally).",
+    )
+    order: Annotated[int, Field(ge=0)] | None = Field(
+        default=None,
+        description="Position on the loop in series (0 first after the racks; default: the "
+        "order of the sinks in the profile).",
+    )
+    heat_pump: HeatPump | None = None
 
 
 class DryCooler(_Frozen):
@@ -155,7 +243,15 @@ class HeatLoop(_Frozen):
     flow_m3_per_h: PositiveFloat
     pump_rated_power_w: NonNegFloat
     supply_temp_setpoint_c: float = Field(description="Coolant supply temperature to the racks.")
-    hx: HeatExchanger
+    topology: Literal["series", "parallel"] = Field(
+        default="series",
+        description="Rack outlet -> sink heat exchangers (one after another in their order, "
+        "or side by side on valved branches) -> dry cooler -> rack inlet.",
+    )
+    hx: HeatExchanger | None = Field(
+        default=None,
+        description="Default heat exchanger of every sink that states none of its own.",
+    )
     dry_cooler: DryCooler
     loss_ua_w_per_k: NonNegFloat = Field(default=20.0, description="Pipe losses to plant room.")
     plant_room_temp_c: float = 22.0
@@ -176,6 +272,9 @@ class _SinkBase(_Frozen):
     band_high_c: float
     max_heat_w: PositiveFloat = Field(description="Most heat its heat exchanger can take.")
     backup: Backup
+    hx: HeatExchanger | None = Field(
+        default=None, description="This sink's heat exchanger (default: heat_loop.hx)."
+    )
 
     @model_validator(mode="after")
     def _band(self) -> _SinkBase:
@@ -193,30 +292,100 @@ class PoolSink(_SinkBase):
     volume_m3: PositiveFloat
     hall_air_temp_c: float
     hall_relative_humidity: Fraction
-    activity_factor: Annotated[float, Field(ge=0.0, le=2.0)] = 0.65
+    pool_type: Literal[
+        "residential", "condominium", "therapy", "hotel", "public_school", "whirlpool_spa",
+        "wave_pool_water_slide",
+    ] | None = Field(
+        default=None,
+        description="ASHRAE pool type; its activity factor applies while the pool is open "
+        "(thermalctl.physics.pool.ACTIVITY_FACTOR_BY_POOL_TYPE).",
+    )
+    activity_factor: Annotated[float, Field(ge=0.0, le=2.0)] | None = Field(
+        default=None,
+        description="Activity factor while open; overrides the pool type's (default 0.65 "
+        "when neither is given).",
+    )
+    opening_hours: tuple[int, int] | None = Field(
+        default=None,
+        description="Hours [start, end) the pool is open, local time; outside them the "
+        "unoccupied factor 0.5 applies (default: always open).",
+    )
+    hall_surface_temp_c: float | None = Field(
+        default=None,
+        description="Mean temperature of the hall surfaces the water radiates to "
+        "(default: hall air less 2 K, thermalctl.models.sinks.pool).",
+    )
     cover_hours: tuple[int, int] | None = Field(
         default=None, description="Hours [start, end) when a cover is on, local time."
     )
     fresh_water_m3_per_day: NonNegFloat = 0.0
     mains_temp_c: float = 12.0
+    mains_seasonal: bool = Field(
+        default=False,
+        description="Make-up water at the seasonal mains temperature from site.climate "
+        "(else the constant mains_temp_c).",
+    )
     ground_ua_w_per_k: NonNegFloat = 0.0
 
     #: Fresh water per bather that ``fresh_water_m3_per_day`` is counted in (DIN 19643:
     #: 30 l), the unit :func:`thermalctl.physics.pool.pool_heat_loss_w` takes it in [m³].
     FRESH_WATER_PER_BATHER_M3: ClassVar[float] = 0.030
 
-    def loss_model_arguments(self, cover_on: bool) -> dict[str, float | bool]:
+    #: Activity factor of an unoccupied pool [-] (ASHRAE Handbook - HVAC Applications
+    #: 2019, ch. 6: "0.5 for an unoccupied pool").
+    UNOCCUPIED_ACTIVITY_FACTOR: ClassVar[float] = 0.5
+    #: Activity factor when neither a pool type nor a factor is given [-].
+    DEFAULT_ACTIVITY_FACTOR: ClassVar[float] = 0.65
+    #: Hall surfaces (walls, glazing, roof) below the hall air when none is given [K]
+    #: (assumed: a well-insulated hall in winter; ASHRAE ch. 6 requires them above the
+    #: dew point, about 6-8 K below 30 degC air at 60 % rh).
+    SURFACE_BELOW_AIR_K: ClassVar[float] = 2.0
+
+    @property
+    def open_activity_factor(self) -> float:
+        """Activity factor while open [-]: the profile's, else its pool type's."""
+        if self.activity_factor is not None:
+            return self.activity_factor
+        if self.pool_type is not None:
+            from thermalctl.physics.pool import ACTIVITY_FACTOR_BY_POOL_TYPE
+
+            return ACTIVITY_FACTOR_BY_POOL_TYPE[self.pool_type]
+        return self.DEFAULT_ACTIVITY_FACTOR
+
+    @property
+    def surface_temp_c(self) -> float:
+        """Mean hall surface temperature for radiation [degC]."""
+        if self.hall_surface_temp_c is not None:
+            return self.hall_surface_temp_c
+        return self.hall_air_temp_c - self.SURFACE_BELOW_AIR_K
+
+    def loss_model_arguments(
+        self, cover_on: bool, *, is_open: bool = True, mains_temp_c: float | None = None
+    ) -> dict[str, float | bool]:
         """Hall air, humidity, area and options of this pool, as the physics takes them."""
         return {
             "air_temp_c": self.hall_air_temp_c,
             "relative_humidity_fraction": self.hall_relative_humidity,
             "area_m2": self.area_m2,
-            "activity_factor": self.activity_factor,
+            "activity_factor": (
+                self.open_activity_factor if is_open else self.UNOCCUPIED_ACTIVITY_FACTOR
+            ),
+            "surface_temp_c": self.surface_temp_c,
             "bathers_per_day": self.fresh_water_m3_per_day / self.FRESH_WATER_PER_BATHER_M3,
-            "mains_temp_c": self.mains_temp_c,
+            "mains_temp_c": self.mains_temp_c if mains_temp_c is None else mains_temp_c,
             "ground_ua_w_per_k": self.ground_ua_w_per_k,
             "cover_on": cover_on,
         }
+
+
+class LegionellaCycle(_Frozen):
+    """A daily thermal disinfection of a preheat stage (DVGW W 551: in large systems a
+    preheat stage is heated to at least 60 degC once a day), paid by the backup heater."""
+
+    temp_c: Annotated[float, Field(ge=55.0, le=80.0)] = 60.0
+    start_hour: Annotated[int, Field(ge=0, le=23)] = Field(
+        default=2, description="Local hour at which the cycle starts (if not yet done today)."
+    )
 
 
 class DhwSink(_SinkBase):
@@ -225,8 +394,43 @@ class DhwSink(_SinkBase):
     nodes: Annotated[int, Field(ge=1, le=50)] = 6
     loss_ua_w_per_k: NonNegFloat = 3.0
     mains_temp_c: float = 12.0
+    mains_seasonal: bool = Field(
+        default=False,
+        description="Cold water at the seasonal mains temperature from site.climate.",
+    )
     draw_m3_per_day: PositiveFloat
     draw_temp_c: float = 45.0
+    legionella: LegionellaCycle | None = Field(
+        default=None, description="Daily thermal disinfection of this stage, if it needs one."
+    )
+    circulation_loss_w: NonNegFloat = Field(
+        default=0.0,
+        description="Heat lost by the hot-water circulation loop, made up by the heater "
+        "downstream of this preheat stage.",
+    )
+
+
+class HeatingCurve(_Frozen):
+    """Weather-compensated heating curve from its design point (EN 12831-1 design
+    outdoor temperature): supply and return at design, and the emitter exponent
+    (EN 442-2 radiators about 1.3, EN 1264 floor heating about 1.1)."""
+
+    design_supply_temp_c: float = 55.0
+    design_return_temp_c: float = 45.0
+    emitter_exponent: Annotated[float, Field(ge=1.0, le=2.0)] = 1.3
+
+    @model_validator(mode="after")
+    def _order(self) -> HeatingCurve:
+        if self.design_return_temp_c >= self.design_supply_temp_c:
+            raise ValueError("design_return_temp_c must be below design_supply_temp_c")
+        return self
+
+
+class NightSetback(_Frozen):
+    """Lower room set point in local hours [start, end) (and the band with it)."""
+
+    hours: tuple[int, int] = (22, 6)
+    setback_k: Annotated[float, Field(ge=0.0, le=10.0)] = 3.0
 
 
 class SpaceHeatingSink(_SinkBase):
@@ -236,6 +440,26 @@ class SpaceHeatingSink(_SinkBase):
     indoor_temp_c: float = 20.0
     heating_limit_temp_c: float = 15.0
     thermal_mass_j_per_k: PositiveFloat = 5e8
+    heating_curve: HeatingCurve = HeatingCurve()
+    heated_area_m2: NonNegFloat = Field(
+        default=0.0, description="Heated floor area the gains are counted on."
+    )
+    internal_gains_w_per_m2: NonNegFloat = Field(
+        default=0.0,
+        description="Internal gains while occupied (DIN V 18599-10 usage profiles).",
+    )
+    unoccupied_gains_w_per_m2: NonNegFloat = Field(
+        default=0.0, description="Internal gains outside occupied hours."
+    )
+    occupied_hours: tuple[int, int] = Field(
+        default=(0, 24), description="Local hours [start, end) the building is in use."
+    )
+    solar_gains_w_per_m2: NonNegFloat = Field(
+        default=0.0,
+        description="Solar gains through the glazing at noon in midwinter per m2 of floor "
+        "(scaled by a daily and a seasonal cycle, thermalctl.physics.building).",
+    )
+    night_setback: NightSetback | None = None
 
 
 Sink = Annotated[PoolSink | DhwSink | SpaceHeatingSink, Field(discriminator="kind")]
@@ -388,7 +612,7 @@ class SiteProfile(_Frozen):
 
     @model_validator(mode="after")
     def _cross_check(self) -> SiteProfile:
-        problems: list[Problem] = []
+        problems: list[Problem] = self._loop_problems()
         problems += _unique("rack_groups", [g.id for g in self.rack_groups])
         problems += _unique("sinks", [s.id for s in self.sinks])
         problems += _unique("devices", [d.id for d in self.devices])
@@ -483,6 +707,75 @@ class SiteProfile(_Frozen):
             return f"unknown signal {sig!r}; did you mean {' or '.join(near)}?"
         return (f"unknown signal {sig!r}; valid {'actuators' if actuator else 'signals'} here: "
                 f"{', '.join(wanted)} (thermalctl signals --site FILE)")
+
+    def _loop_problems(self) -> list[Problem]:
+        """Every sink has an exchanger; series orders are distinct; parallel branches fit
+        the loop's flow; a pool with a seasonal mains temperature has a climate."""
+        problems: list[Problem] = []
+        loop = self.heat_loop
+        for i, sink in enumerate(self.sinks):
+            hx = sink.hx or loop.hx
+            if hx is None:
+                problems.append((("sinks", i, "hx"), (
+                    "no heat exchanger: give sinks[].hx or a default heat_loop.hx")))
+                continue
+            if (loop.topology == "series" and hx.loop_flow_m3_per_h is not None
+                    and abs(hx.loop_flow_m3_per_h - loop.flow_m3_per_h) > 1e-9):
+                problems.append((("sinks", i, "hx", "loop_flow_m3_per_h"), (
+                    f"{hx.loop_flow_m3_per_h:g} m3/h differs from heat_loop.flow_m3_per_h "
+                    f"{loop.flow_m3_per_h:g}: in series the whole loop flow passes each "
+                    "exchanger")))
+            if getattr(sink, "mains_seasonal", False) and self.site.climate is None:
+                problems.append((("sinks", i, "mains_seasonal"), (
+                    "needs site.climate (annual mean and monthly range of the air "
+                    "temperature) for the seasonal mains-water temperature")))
+        if loop.topology == "series":
+            orders = [s.hx.order for s in self.sinks if s.hx is not None and s.hx.order is not None]
+            if len(orders) != len(set(orders)):
+                problems.append((("sinks",), f"two sinks share a series position ({orders})"))
+        else:
+            total = sum(self.branch_flow_m3_per_h(s.id) for s in self.sinks
+                        if (s.hx or loop.hx) is not None)
+            if total > loop.flow_m3_per_h * (1 + 1e-9):
+                problems.append((("heat_loop", "flow_m3_per_h"), (
+                    f"the parallel branches take {total:g} m3/h, more than the loop's "
+                    f"{loop.flow_m3_per_h:g}")))
+        return problems
+
+    def sink_hx(self, sink_id: str) -> HeatExchanger:
+        """The heat exchanger of a sink: its own, else the loop's default."""
+        sink = self.sink(sink_id)
+        hx = sink.hx or self.heat_loop.hx
+        if hx is None:  # refused by validation
+            raise ValueError(f"sink {sink_id!r} has no heat exchanger")
+        return hx
+
+    def branch_flow_m3_per_h(self, sink_id: str) -> float:
+        """Loop-side flow through a sink's exchanger [m3/h]: the whole loop in series,
+        its branch (default: an equal share) in parallel."""
+        loop = self.heat_loop
+        if loop.topology == "series":
+            return loop.flow_m3_per_h
+        hx = self.sink(sink_id).hx or loop.hx
+        if hx is not None and hx.loop_flow_m3_per_h is not None:
+            return hx.loop_flow_m3_per_h
+        return loop.flow_m3_per_h / len(self.sinks)
+
+    def sink_order(self) -> tuple[str, ...]:
+        """Sink ids in the order the loop water reaches their exchangers (series), or in
+        profile order (parallel: all see the rack outlet)."""
+        if self.heat_loop.topology == "parallel":
+            return tuple(s.id for s in self.sinks)
+        keyed = [
+            ((s.hx.order if s.hx is not None and s.hx.order is not None else i), i, s.id)
+            for i, s in enumerate(self.sinks)
+        ]
+        return tuple(sid for _, _, sid in sorted(keyed))
+
+    @property
+    def coolant_inlet_limit_c(self) -> float:
+        """Highest rack inlet (loop supply) temperature every rack group accepts [degC]."""
+        return min(g.coolant_inlet_limit_c for g in self.rack_groups)
 
     def rack_group(self, group_id: str) -> RackGroup:
         return next(g for g in self.rack_groups if g.id == group_id)

@@ -1,17 +1,35 @@
-"""The heat loop as one object: racks' capture, sink heat exchangers, dry cooler, pump, losses.
+"""The heat loop as one object: racks, sink heat exchangers in their topology, dry cooler.
 
 The plant (:mod:`thermalctl.sim.plant`), the planner (:mod:`thermalctl.control.planner`)
 and the safety layer (:mod:`thermalctl.control.safety`) all take the loop's numbers
 from one :class:`HeatLoopModel`, built once per site with :meth:`HeatLoopModel.from_profile`.
 
-The loop runs at a fixed coolant flow, so every exchanger on it works between two
-fixed capacity rates and its duty is exactly proportional to its inlet temperature
-difference (effectiveness-NTU, :func:`thermalctl.physics.hx.plate_hx_duty_w` and
-:func:`thermalctl.physics.drycooler.rejection_capacity_w`): ``duty = eps C_min dT``.
-The model evaluates ``eps C_min`` once, per kelvin, for the sink plate exchangers and
-for the dry cooler (with its air-side capacity rate ``air_flow_m3_per_s``: the air
-warms as it crosses the coil, which lowers the cooler's duty by some 15 % on the
-shipped sites against a coil in infinitely much air).
+The loop is built the way the pipes run::
+
+    rack outlet -> sink exchangers (series, in their order; or parallel branches with
+                   valves and a bypass) -> dry cooler -> [pipe losses] -> rack inlet
+
+The loop's coolant is one thermal mass at the rack inlet temperature (the controlled
+"supply" temperature); the water passing the exchangers and the dry cooler is taken in
+quasi-steady state (the pipe transit takes seconds, the loop's time constant minutes):
+
+* rack outlet ``T_out = T_in + Q_captured / C_loop`` (mixed), and per group with the
+  group's share of the flow (balanced in proportion to its rack power);
+* exchanger ``i`` gets hot water at ``T_hot,i``: the rack outlet in parallel; in series
+  the outlet of the one before, ``T_hot,i+1 = T_hot,i - Q_i / C_loop``; its duty is at
+  most ``eps_i C_min,i (T_hot,i - T_cold,i)`` with its own hot-side (branch) and
+  sink-side capacity rates (effectiveness-NTU,
+  :func:`thermalctl.physics.hx.plate_hx_duty_w`), so ``eps C_min`` is evaluated once
+  per exchanger;
+* the dry cooler gets ``T_out - sum Q_i / C_loop`` (parallel branches and bypass mixed
+  again) and rejects at most ``eps C_min (T - T_air)`` with its air-side capacity rate
+  (:func:`thermalctl.physics.drycooler.rejection_capacity_w`).
+
+A sink with a heat pump (``hx.heat_pump``) has the exchanger as the heat pump's
+evaporator: refrigerant evaporating at ``evaporating_temp_c`` has an infinite capacity
+rate, so ``eps = 1 - exp(-NTU)`` (Incropera, Table 11.3, ``C_r = 0``); the condenser
+delivers ``Q = Q_evap COP / (COP - 1)`` with ``COP = eta T_hot / (T_hot - T_cold)``
+(:func:`thermalctl.physics.backup.heat_pump_cop`, sink supply over source inlet).
 
 Water properties are taken at the loop's design supply temperature, once: the loop
 swings a few kelvin and the properties change by < 0.3 % over that.
@@ -24,12 +42,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from thermalctl.config.site import RackGroup, SiteProfile
-from thermalctl.physics import drycooler, hx, water
+from thermalctl.config.site import HeatPump, RackGroup, SiteProfile
+from thermalctl.physics import backup, drycooler, hx, water
 
 __all__ = [
     "AIR_VOLUMETRIC_HEAT_CAPACITY_J_PER_M3_K",
     "ROOM_COOLING_COP",
+    "ExchangerModel",
     "HeatLoopModel",
 ]
 
@@ -41,6 +60,51 @@ AIR_VOLUMETRIC_HEAT_CAPACITY_J_PER_M3_K = 1.2 * 1006.0
 #: captured into the liquid (a typical CRAC/CRAH chilled-water system; EN 50600-4-2 treats
 #: it as facility load) [-].
 ROOM_COOLING_COP = 4.0
+#: Capacity rate standing in for an evaporating refrigerant (C_r -> 0) [W/K].
+_EVAPORATING_CAPACITY_RATE_W_PER_K = 1e12
+
+
+@dataclass(frozen=True)
+class ExchangerModel:
+    """One sink's heat exchanger on the loop.
+
+    Attributes
+    ----------
+    sink_id : str
+        The sink it serves.
+    hot_capacity_rate_w_per_k : float
+        Loop-side ``m_dot c_p`` through it (the loop in series, its branch in parallel)
+        [W/K].
+    cold_capacity_rate_w_per_k : float
+        Sink-side ``m_dot c_p`` [W/K] (effectively infinite for an evaporator).
+    duty_w_per_k : float
+        ``eps C_min``: most duty per kelvin between its hot and cold inlets [W/K].
+    heat_pump : HeatPump or None
+        The heat pump whose evaporator it is, if any.
+    """
+
+    sink_id: str
+    hot_capacity_rate_w_per_k: float
+    cold_capacity_rate_w_per_k: float
+    duty_w_per_k: float
+    heat_pump: HeatPump | None = None
+
+    def max_duty_w(self, hot_in_c: float, cold_in_c: float) -> float:
+        """Most heat it passes [W] (0 when the cold side is warmer)."""
+        return self.duty_w_per_k * max(0.0, hot_in_c - cold_in_c)
+
+    @property
+    def carnot_efficiency(self) -> float:
+        """The heat pump's real-to-Carnot COP ratio [-] (the default when unstated)."""
+        hp = self.heat_pump
+        if hp is None or hp.carnot_efficiency is None:
+            return backup.DEFAULT_CARNOT_EFFICIENCY_FRACTION
+        return hp.carnot_efficiency
+
+    def cop(self, supply_temp_c: float, source_temp_c: float) -> float:
+        """Heat pump COP delivering at ``supply_temp_c`` from loop water at
+        ``source_temp_c`` [-] (:func:`thermalctl.physics.backup.heat_pump_cop`)."""
+        return float(backup.heat_pump_cop(supply_temp_c, source_temp_c, self.carnot_efficiency))
 
 
 @dataclass(frozen=True)
@@ -52,13 +116,14 @@ class HeatLoopModel:
     capacity_j_per_k : float
         Heat stored in the loop's coolant per kelvin [J/K].
     capacity_rate_w_per_k : float
-        Coolant ``m_dot c_p`` [W/K].
-    hx_w_per_k : float
-        Duty of a sink's plate heat exchanger per kelvin between its loop-side and
-        sink-side inlets, ``eps C_min`` [W/K] (both sides at the loop's flow).
+        Coolant ``m_dot c_p`` of the whole loop [W/K].
+    topology : {"series", "parallel"}
+        How the sink exchangers sit on the loop.
+    exchangers : dict
+        One :class:`ExchangerModel` per sink, in the order the water reaches them.
     dump_w_per_k : float
-        Dry-cooler duty per kelvin between loop and outdoor air at full fan speed,
-        ``eps C_min`` with the air-side capacity rate [W/K].
+        Dry-cooler duty per kelvin between its water inlet and outdoor air at full fan
+        speed, ``eps C_min`` with the air-side capacity rate [W/K].
     loss_ua_w_per_k : float
         Pipe losses to the plant room [W/K].
     plant_room_temp_c : float
@@ -69,17 +134,21 @@ class HeatLoopModel:
         Pump electrical power (fixed speed) [W].
     rated_fan_power_w : float
         Dry-cooler fan power at full speed [W].
+    flow_shares : dict
+        Share of the loop flow through each rack group (in proportion to rack power) [-].
     """
 
     capacity_j_per_k: float
     capacity_rate_w_per_k: float
-    hx_w_per_k: float
+    topology: str
+    exchangers: dict[str, ExchangerModel]
     dump_w_per_k: float
     loss_ua_w_per_k: float
     plant_room_temp_c: float
     supply_setpoint_c: float
     pump_w: float
     rated_fan_power_w: float
+    flow_shares: dict[str, float]
 
     @classmethod
     def from_profile(cls, profile: SiteProfile) -> HeatLoopModel:
@@ -89,22 +158,34 @@ class HeatLoopModel:
         rho_cp = float(water.volumetric_heat_capacity_j_per_m3_k(t_design))
         c_loop = loop.flow_m3_per_h / 3600.0 * rho_cp
         c_air = loop.dry_cooler.air_flow_m3_per_s * AIR_VOLUMETRIC_HEAT_CAPACITY_J_PER_M3_K
-        hx_w_per_k = float(
-            hx.plate_hx_duty_w(loop.hx.ua_w_per_k, 1.0, 0.0, c_loop, c_loop, loop.hx.arrangement)
-        )
+        exchangers: dict[str, ExchangerModel] = {}
+        for sink_id in profile.sink_order():
+            spec = profile.sink_hx(sink_id)
+            c_hot = profile.branch_flow_m3_per_h(sink_id) / 3600.0 * rho_cp
+            if spec.heat_pump is not None:
+                c_cold = _EVAPORATING_CAPACITY_RATE_W_PER_K
+            else:
+                sink_flow = spec.sink_flow_m3_per_h or loop.flow_m3_per_h
+                c_cold = sink_flow / 3600.0 * rho_cp
+            per_k = float(hx.plate_hx_duty_w(spec.ua_w_per_k, 1.0, 0.0, c_hot, c_cold,
+                                             spec.arrangement))
+            exchangers[sink_id] = ExchangerModel(sink_id, c_hot, c_cold, per_k, spec.heat_pump)
         dump_w_per_k = float(
             drycooler.rejection_capacity_w(loop.dry_cooler.ua_w_per_k, 1.0, 0.0, c_loop, c_air)
         )
+        total_max = sum(g.max_power_w for g in profile.rack_groups)
         return cls(
             capacity_j_per_k=loop.volume_m3 * rho_cp,
             capacity_rate_w_per_k=c_loop,
-            hx_w_per_k=hx_w_per_k,
+            topology=loop.topology,
+            exchangers=exchangers,
             dump_w_per_k=dump_w_per_k,
             loss_ua_w_per_k=loop.loss_ua_w_per_k,
             plant_room_temp_c=loop.plant_room_temp_c,
             supply_setpoint_c=t_design,
             pump_w=loop.pump_rated_power_w,
             rated_fan_power_w=loop.dry_cooler.rated_fan_power_w,
+            flow_shares={g.id: g.max_power_w / total_max for g in profile.rack_groups},
         )
 
     # -- racks ---------------------------------------------------------------------
@@ -121,24 +202,47 @@ class HeatLoopModel:
         return power_w * group.capture_fraction
 
     def return_temp_c(self, supply_temp_c: float, captured_w: float) -> float:
-        """Coolant from the racks: supply plus the captured heat's rise [degC]."""
+        """Mixed coolant from the racks: inlet plus the captured heat's rise [degC]."""
         return supply_temp_c + captured_w / self.capacity_rate_w_per_k
 
-    # -- heat exchangers and dump --------------------------------------------------
-    def hx_duty_w(self, loop_temp_c: float, sink_inlet_temp_c: float) -> float:
-        """Most heat a sink's plate exchanger passes [W] (0 when the sink is warmer)."""
-        return self.hx_w_per_k * max(0.0, loop_temp_c - sink_inlet_temp_c)
+    def group_outlet_temp_c(self, group: RackGroup, inlet_temp_c: float, power_w: float) -> float:
+        """Coolant leaving one rack group [degC]: its share of the loop flow (balanced in
+        proportion to rack power) carries its captured heat."""
+        c_group = self.capacity_rate_w_per_k * self.flow_shares[group.id]
+        return inlet_temp_c + self.captured_w(group, power_w) / c_group
 
-    def dump_capacity_w(self, loop_temp_c: float, ambient_c: float) -> float:
-        """Most heat the dry cooler rejects at full fan speed [W] (0 when it is warmer
-        outside than in the loop)."""
-        return self.dump_w_per_k * max(0.0, loop_temp_c - ambient_c)
+    # -- heat exchangers and dump --------------------------------------------------
+    @property
+    def order(self) -> tuple[str, ...]:
+        """Sink ids in the order the loop water reaches their exchangers."""
+        return tuple(self.exchangers)
+
+    def hx_duty_w(self, sink_id: str, hot_in_c: float, cold_in_c: float) -> float:
+        """Most heat a sink's exchanger passes [W] (0 when the sink side is warmer)."""
+        return self.exchangers[sink_id].max_duty_w(hot_in_c, cold_in_c)
+
+    def next_hot_in_c(self, hot_in_c: float, rack_outlet_c: float, extracted_w: float) -> float:
+        """Hot inlet of the next exchanger [degC]: after this one in series; the rack
+        outlet again in parallel."""
+        if self.topology == "parallel":
+            return rack_outlet_c
+        return hot_in_c - extracted_w / self.capacity_rate_w_per_k
+
+    def dry_cooler_inlet_c(self, rack_outlet_c: float, extracted_w: float) -> float:
+        """Water reaching the dry cooler [degC]: the rack outlet less what every exchanger
+        took (branches and bypass mixed)."""
+        return rack_outlet_c - extracted_w / self.capacity_rate_w_per_k
+
+    def dump_capacity_w(self, inlet_temp_c: float, ambient_c: float) -> float:
+        """Most heat the dry cooler rejects at full fan speed with water arriving at
+        ``inlet_temp_c`` [W] (0 when it is warmer outside)."""
+        return self.dump_w_per_k * max(0.0, inlet_temp_c - ambient_c)
 
     def dump_capacity_profile_w(
-        self, loop_temp_c: float, ambient_c: npt.NDArray[np.float64]
+        self, inlet_temp_c: float, ambient_c: npt.NDArray[np.float64]
     ) -> npt.NDArray[np.float64]:
         """:meth:`dump_capacity_w` for each of an array of outdoor temperatures [W]."""
-        return self.dump_w_per_k * np.maximum(0.0, loop_temp_c - np.asarray(ambient_c, float))
+        return self.dump_w_per_k * np.maximum(0.0, inlet_temp_c - np.asarray(ambient_c, float))
 
     def dump_fan_w(self, dump_w: float, capacity_w: float) -> float:
         """Fan power for rejecting ``dump_w`` of ``capacity_w`` [W]: speed taken in

@@ -7,13 +7,15 @@ Pure, vectorised physics in SI units, each function citing its source:
 :mod:`~thermalctl.physics.pool` (indoor pool heat balance),
 :mod:`~thermalctl.physics.tank` (stratified hot-water tank),
 :mod:`~thermalctl.physics.drycooler` (heat dump and fans),
-:mod:`~thermalctl.physics.backup` (boilers, heat pumps, CO2) and
+:mod:`~thermalctl.physics.backup` (boilers, heat pumps, CO2),
+:mod:`~thermalctl.physics.building` (heating curve, gains, mains water) and
 :mod:`~thermalctl.physics.calibration` (least-squares fits to logged data).
 Imports numpy and scipy only.
 """
 
 from thermalctl.physics import (
     backup,
+    building,
     calibration,
     drycooler,
     hx,
@@ -23,4 +25,4 @@ from thermalctl.physics import (
     water,
 )
 
-__all__ = ["backup", "calibration", "drycooler", "hx", "pool", "rack", "tank", "water"]
+__all__ = ["backup", "building", "calibration", "drycooler", "hx", "pool", "rack", "tank", "water"]

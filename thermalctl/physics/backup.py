@@ -51,10 +51,15 @@ Source: Gebäudeenergiegesetz (GEG 2020), Anlage 9 (Erdgas: 240 g CO2-eq/kWh).
 """
 
 DEFAULT_CARNOT_EFFICIENCY_FRACTION: float = 0.45
-"""Ratio of real to Carnot COP for electric heat pumps [-].
+"""Ratio of real to Carnot COP for electric heat pumps [-] (Carnot COP on the heat
+sink's outlet and the heat source's inlet temperature).
 
-Typical 0.4-0.55 for current vapour-compression units; see e.g. VDI 4650
-Part 1 and the IEA HPT programme's comparisons of rated COPs.
+Typical 0.4-0.55 for current vapour-compression units: C. Arpagaus et al., "High
+temperature heat pumps: Market overview, state of the art, research status,
+refrigerants, and application potentials", Energy 152 (2018) 985-1010,
+doi:10.1016/j.energy.2018.03.166 (Carnot efficiencies of the surveyed industrial
+units mostly 0.4-0.6); see also VDI 4650 Part 1 and the IEA HPT programme's
+comparisons of rated COPs. 0.45 is the cautious end.
 """
 
 DEFAULT_MIN_LIFT_K: float = 5.0

@@ -20,6 +20,7 @@ from thermalctl.physics.water import density_kg_per_m3, specific_heat_j_per_kg_k
 __all__ = [
     "CAPTURE_FRACTION_BY_COOLING_TYPE",
     "CAPTURE_FRACTION_RANGE_BY_COOLING_TYPE",
+    "COOLANT_LIMITS_BY_COOLING_TYPE",
     "captured_heat_w",
     "coolant_outlet_temp_c",
     "flow_for_delta_t_m3_per_s",
@@ -60,6 +61,30 @@ CAPTURE_FRACTION_RANGE_BY_COOLING_TYPE: dict[str, tuple[float, float]] = {
     "air": (0.0, 0.0),
 }
 """Plausible range of the capture fraction by cooling type [-] (same sources)."""
+
+COOLANT_LIMITS_BY_COOLING_TYPE: dict[str, tuple[float, float]] = {
+    "immersion": (40.0, 50.0),
+    "direct_to_chip": (45.0, 55.0),
+    "rear_door": (32.0, 40.0),
+    "air": (32.0, 40.0),
+}
+"""Highest coolant (inlet, outlet) temperature the racks accept, by cooling type [degC].
+
+Defaults for a profile that states none (``RackGroup.max_inlet_temp_c`` /
+``max_outlet_temp_c``); a site should take its figures from the equipment's data sheet.
+
+* ``direct_to_chip``: ASHRAE liquid-cooling class W45 (facility water supply up to
+  45 degC; ASHRAE TC 9.9, *Thermal Guidelines for Data Processing Environments*, 5th
+  ed. 2021, ch. "Liquid cooling", classes W17-W+), with the usual design rise of about
+  10 K across the cold plates (same source: "approximately 10 K") -> 55 degC outlet.
+* ``immersion``: single-phase dielectric tanks are commonly specified for fluid supply
+  up to about 40 degC and return about 10 K warmer (OCP *Immersion Requirements*
+  rev. 2.10 gives vendor-declared fluid limits rather than one class; 40/50 degC is an
+  assumption on the conservative side of published tank data sheets).
+* ``rear_door``, ``air``: class W32 water (supply up to 32 degC) so that the air the
+  door returns to the room stays inside ASHRAE's allowable A1 inlet envelope (15-32
+  degC); an 8 K water rise is assumed for the outlet.
+"""
 
 
 def _arr(value: FloatOrArray) -> npt.NDArray[np.float64]:

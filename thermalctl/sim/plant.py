@@ -1,22 +1,30 @@
-"""The simulated plant: racks, coolant loop, plate heat exchangers, sinks, dry cooler.
+"""The simulated plant: racks, coolant loop, sink heat exchangers, sinks, dry cooler.
 
 The plant is what a real site's devices would measure. It is stepped in
 simulated time with the controller's latest commands (power caps, heat
 requests, dump enable) and keeps billing-style energy counters, so the energy
 balance can be checked exactly:
 
-    IT electricity = heat to sinks + heat dumped + loop losses + uncaptured heat
-                     + change of heat stored in the loop
+    IT electricity + heat-pump electricity
+        = heat to sinks + heat dumped + loop losses + uncaptured heat
+          + change of heat stored in the loop
+
+The loop runs the way the pipes do (:mod:`thermalctl.models.loop`): rack outlet ->
+sink exchangers (series in their order, or parallel branches) -> dry cooler -> rack
+inlet; each exchanger's duty from its own hot and cold inlet temperatures and both
+capacity rates. A sink's exchanger can be a heat pump's evaporator: the sink then
+gets the condenser heat and the heat pump's electricity is counted apart.
 
 The local controllers that a real plant has (and thermalctl does not replace)
 are modelled too: the dry-cooler loop that trims dump heat to hold the
-coolant supply temperature, and each sink's own backup heater thermostat.
+coolant supply temperature, each sink's own backup heater (the building's boiler on
+its heating curve, the heater downstream of a preheat tank, the pool's boiler
+thermostat) and a preheat tank's daily legionella cycle.
 
 The physics comes from the site models, the same ones the planner takes its linear
-coefficients from: the heat loop (:class:`thermalctl.models.loop.HeatLoopModel`: rack
-capture, exchanger and dry-cooler duty per kelvin, pump, pipe losses) and one model per
-sink (:mod:`thermalctl.models.sinks`: state, step, HX inlet, backup, comfort). The plant
-holds the state and the energy books; it never tells sink kinds apart itself.
+coefficients from: the heat loop (:class:`thermalctl.models.loop.HeatLoopModel`) and one
+model per sink (:mod:`thermalctl.models.sinks`). The plant holds the state and the
+energy books; it never tells sink kinds apart itself.
 """
 
 from __future__ import annotations
@@ -28,23 +36,39 @@ from dataclasses import dataclass, field
 
 from thermalctl.config.site import DhwSink, SiteProfile
 from thermalctl.models.loop import ROOM_COOLING_COP, HeatLoopModel
-from thermalctl.models.sinks import SinkEnvironment, SinkModel, models_for
+from thermalctl.models.sinks import DhwModel, SinkEnvironment, SinkModel, models_for
 from thermalctl.sim.inputs import (
     DrawShape,
     SyntheticWorkload,
     Weather,
     Workload,
-    draw_shape_fraction,
+    draw_shape_for,
 )
 
-__all__ = ["Commands", "Plant", "PlantTotals"]
+__all__ = [
+    "COOLANT_LIMIT_TOLERANCE_K",
+    "DUMPED_WHILE_BACKUP_TOLERANCE_FRACTION",
+    "Commands",
+    "Plant",
+    "PlantTotals",
+]
 
 #: Proportional gain of the dry-cooler loop that holds the coolant supply temperature [W/K].
 DUMP_GAIN_W_PER_K = 8000.0
+#: Integral time of that loop [s]: a PI controller (as dry-cooler fan controllers are), so
+#: the supply settles at its set point rather than a load-dependent offset above it.
+DUMP_INTEGRAL_TIME_S = 300.0
 #: Longest internal integration step [s]: a tenth of the loop's time constant (about 330 s
 #: for both shipped sites: loop heat capacity over the sum of HX, dump-trim and loss
 #: conductances), so explicit Euler stays accurate and stable.
 MAX_SUBSTEP_S = 30.0
+#: A rack coolant temperature counts as past its limit only beyond this [K]: the
+#: accuracy of a class A Pt100 at 40-60 degC (IEC 60751: +-(0.15 + 0.002 t) = 0.23-0.27 K).
+COOLANT_LIMIT_TOLERANCE_K = 0.25
+#: Heat dumped while a sink's backup fires counts only where the sink's exchanger had
+#: more headroom than this share of its rating (valve resolution and meter accuracy,
+#: EN 1434 class 2 heat meters: about 2-5 %) [-].
+DUMPED_WHILE_BACKUP_TOLERANCE_FRACTION = 0.02
 
 
 @dataclass
@@ -59,20 +83,82 @@ class Commands:
 
 @dataclass
 class PlantTotals:
-    """Cumulative energies since the plant started [kWh]."""
+    """Cumulative figures since the plant started (energies in [kWh]).
+
+    Attributes
+    ----------
+    it_kwh, facility_kwh : float
+        IT and facility electricity (ISO/IEC 30134-2 boundary; heat-pump electricity is
+        *not* in it, see ``heat_pump_electricity_kwh``).
+    sink_kwh : dict
+        Heat delivered into each sink, as its heat meter counts it (for a heat-pump sink
+        the condenser heat: loop heat plus the heat pump's electricity).
+    heat_kwh : dict
+        Useful heat per sink: ``sink_kwh`` less ``overheating_kwh``.
+    overheating_kwh : dict
+        Heat delivered to a sink while it was above the top of its comfort band in force
+        (never useful reuse).
+    backup_kwh : dict
+        Heat from each sink's own backup heater (legionella cycles and circulation
+        losses included for hot water).
+    dumped_kwh, loop_loss_kwh, uncaptured_kwh : float
+        Heat rejected by the dry cooler, lost from the pipes, not captured by the liquid.
+    heat_pump_electricity_kwh : float
+        Electricity of the heat pumps that lift loop water for a sink (EnEfG §11 leaves
+        electricity used only to upgrade waste heat out of the PUE: it is kept out of
+        ``facility_kwh``; per sink in ``sink_heat_pump_electricity_kwh``).
+    dumped_while_backup_kwh : float
+        Heat dumped while some sink's backup heater fired and that sink's exchanger had
+        headroom: per interval ``min(dump, backup, headroom)`` over the sinks, counted where
+        the headroom exceeds :data:`DUMPED_WHILE_BACKUP_TOLERANCE_FRACTION` of the sink's
+        rating (headroom: what its exchanger could pass now, within the sink's demand cap,
+        less what it passes).
+    space_heating_above_limit_kwh : float
+        Heat from the loop to space heating while the outdoor temperature was at or above
+        the sink's heating limit.
+    legionella_cycles_due, legionella_cycles_done : dict
+        Per hot-water sink that needs one: local days whose cycle hour the run reached,
+        and cycles completed (every node at the cycle temperature).
+    rack_coolant_limit_violations : int
+        Plant steps (calls of :meth:`Plant.step`) in which some group's coolant inlet or
+        outlet exceeded its limit by more than :data:`COOLANT_LIMIT_TOLERANCE_K`.
+    rack_limit_violations : int
+        Sub-steps in which a group ran above its rack power limit.
+    comfort_violation_kh, sink_comfort_violation_kh : float, dict
+        Kelvin-hours outside the comfort band in force, in total and per sink.
+    """
 
     it_kwh: float = 0.0
     facility_kwh: float = 0.0
     sink_kwh: dict[str, float] = field(default_factory=dict)
+    heat_kwh: dict[str, float] = field(default_factory=dict)
+    overheating_kwh: dict[str, float] = field(default_factory=dict)
     backup_kwh: dict[str, float] = field(default_factory=dict)
     dumped_kwh: float = 0.0
     loop_loss_kwh: float = 0.0
     uncaptured_kwh: float = 0.0
+    heat_pump_electricity_kwh: float = 0.0
+    sink_heat_pump_electricity_kwh: dict[str, float] = field(default_factory=dict)
+    dumped_while_backup_kwh: float = 0.0
+    space_heating_above_limit_kwh: float = 0.0
+    legionella_cycles_due: dict[str, int] = field(default_factory=dict)
+    legionella_cycles_done: dict[str, int] = field(default_factory=dict)
     group_it_kwh: dict[str, float] = field(default_factory=dict)
     deferred_late_kwh: float = 0.0
     comfort_violation_kh: float = 0.0
     sink_comfort_violation_kh: dict[str, float] = field(default_factory=dict)
     rack_limit_violations: int = 0
+    rack_coolant_limit_violations: int = 0
+
+
+@dataclass
+class _Passage:
+    """The loop water's passage through the exchangers in one sub-step."""
+
+    extracted_w: float
+    sink_w: dict[str, float]
+    headroom_w: dict[str, float]
+    heat_pump_w: dict[str, float]
 
 
 @dataclass
@@ -98,10 +184,10 @@ class Plant:
         #: The heat loop and one model per sink: all physics of the plant comes from them.
         self.loop = HeatLoopModel.from_profile(profile)
         self.sink_models: dict[str, SinkModel] = models_for(profile)
+        #: Rack inlet (loop supply) temperature: the loop's one thermal mass [degC].
         self.loop_temp_c = loop.supply_temp_setpoint_c
         self.loop_capacity_j_per_k = self.loop.capacity_j_per_k
         self.loop_capacity_rate_w_per_k = self.loop.capacity_rate_w_per_k
-        self.hx_w_per_k = self.loop.hx_w_per_k
         self.dump_w_per_k = self.loop.dump_w_per_k
         self.sink_temp_c: dict[str, float] = {}
         #: Node temperatures, top first, of every sink with more than one node (tanks).
@@ -111,35 +197,54 @@ class Plant:
             self.sink_temp_c[sink_id] = model.sensor_temp_c(nodes)
             if model.stratified:
                 self.tank_nodes_c[sink_id] = nodes
+        tz = profile.site.timezone
         self.workloads: dict[str, Workload] = {
-            g.id: SyntheticWorkload(g, profile.simulation.seed + i)
+            g.id: SyntheticWorkload(g, profile.simulation.seed + i, tz=tz)
             for i, g in enumerate(profile.rack_groups)
         }
         if workloads is not None:
             self.workloads.update(workloads)
-        self.draw_shape: DrawShape = draw_shape or draw_shape_fraction
+        self.draw_shape: DrawShape = draw_shape or draw_shape_for(tz)
         self.queues: dict[str, deque[_Job]] = {g.id: deque() for g in profile.rack_groups}
         self._queued_kwh = {g.id: 0.0 for g in profile.rack_groups}
         self.commands = Commands(
             gpu_power_cap_w={g.id: g.max_power_w for g in profile.rack_groups},
             sink_heat_request_w={s.id: s.max_heat_w for s in profile.sinks},
         )
+        ids = [s.id for s in profile.sinks]
+        self._legionella = {
+            sid: m for sid, m in self.sink_models.items()
+            if isinstance(m, DhwModel) and m.sink.legionella is not None
+        }
         self.totals = PlantTotals(
-            sink_kwh={s.id: 0.0 for s in profile.sinks},
-            backup_kwh={s.id: 0.0 for s in profile.sinks},
-            sink_comfort_violation_kh={s.id: 0.0 for s in profile.sinks},
+            sink_kwh=dict.fromkeys(ids, 0.0),
+            heat_kwh=dict.fromkeys(ids, 0.0),
+            overheating_kwh=dict.fromkeys(ids, 0.0),
+            backup_kwh=dict.fromkeys(ids, 0.0),
+            sink_heat_pump_electricity_kwh={
+                sid: 0.0 for sid, ex in self.loop.exchangers.items() if ex.heat_pump is not None
+            },
+            legionella_cycles_due=dict.fromkeys(self._legionella, 0),
+            legionella_cycles_done=dict.fromkeys(self._legionella, 0),
+            sink_comfort_violation_kh=dict.fromkeys(ids, 0.0),
             group_it_kwh={g.id: 0.0 for g in profile.rack_groups},
         )
+        #: Local day whose legionella cycle is under way or done, per sink.
+        self._cycle_day: dict[str, int] = {}
+        self._cycle_done_day: dict[str, int] = {}
         # Latest instantaneous values, for the devices to publish.
         self.group_power_w = {g.id: g.idle_power_w for g in profile.rack_groups}
-        self.sink_heat_w = {s.id: 0.0 for s in profile.sinks}
-        self.backup_heat_w = {s.id: 0.0 for s in profile.sinks}
+        self.sink_heat_w = dict.fromkeys(ids, 0.0)
+        self.backup_heat_w = dict.fromkeys(ids, 0.0)
+        self.heat_pump_w = {sid: 0.0 for sid in self.totals.sink_heat_pump_electricity_kwh}
         self.dump_heat_w = 0.0
         self.dump_fan_w = 0.0
         self.pump_w = self.loop.pump_w
         self.facility_w = 0.0
         self.ambient = Weather(10.0, 0.7, 3.0)
         self.heat_path_fault = False
+        #: Integral part of the dry-cooler loop's output [W] (reset while the dump is off).
+        self._dump_integral_w = 0.0
         self.initial_loop_energy_j = self.loop_energy_j()
 
     # -- bookkeeping ---------------------------------------------------------------
@@ -155,18 +260,25 @@ class Plant:
         return self.profile.heat_loop.flow_m3_per_h / 3600.0
 
     def supply_temp_c(self) -> float:
-        """Coolant back to the racks: the mixed loop temperature."""
+        """Coolant back to the racks (rack inlet) [degC]."""
         return self.loop_temp_c
 
-    def return_temp_c(self) -> float:
-        """Coolant from the racks: loop temperature plus the captured heat's rise."""
-        captured = sum(
+    def _captured_w(self) -> float:
+        return sum(
             self.loop.captured_w(g, self.group_power_w[g.id]) for g in self.profile.rack_groups
         )
-        return self.loop.return_temp_c(self.loop_temp_c, captured)
+
+    def return_temp_c(self) -> float:
+        """Mixed coolant from the racks (rack outlet) [degC]."""
+        return self.loop.return_temp_c(self.loop_temp_c, self._captured_w())
+
+    def group_outlet_temp_c(self, group_id: str) -> float:
+        """Coolant leaving one rack group [degC]."""
+        g = self.profile.rack_group(group_id)
+        return self.loop.group_outlet_temp_c(g, self.loop_temp_c, self.group_power_w[group_id])
 
     def balance_residual_kwh(self) -> float:
-        """IT electricity minus where its heat went (should be ~0)."""
+        """IT and heat-pump electricity minus where their heat went (should be ~0)."""
         t = self.totals
         stored_kwh = (self.loop_energy_j() - self.initial_loop_energy_j) / 3.6e6
         out = (
@@ -176,7 +288,7 @@ class Plant:
             + t.uncaptured_kwh
             + stored_kwh
         )
-        return t.it_kwh - out
+        return t.it_kwh + t.heat_pump_electricity_kwh - out
 
     # -- stepping ------------------------------------------------------------------
     def step(self, dt_s: float, weather: Weather) -> None:
@@ -186,18 +298,19 @@ class Plant:
         n = max(1, math.ceil(dt_s / MAX_SUBSTEP_S))
         h = dt_s / n
         self.ambient = weather
+        breached = False
         for _ in range(n):
-            self._substep(h, weather)
+            breached |= self._substep(h, weather)
+        if breached:
+            self.totals.rack_coolant_limit_violations += 1
 
-    def _substep(self, dt_s: float, weather: Weather) -> None:
+    def _racks(self, dt_s: float) -> tuple[float, float]:
+        """Run the racks for one sub-step: (IT power, captured heat) [W]."""
         p = self.profile
-        loop = p.heat_loop
         t = self.totals
         now = self.time_s
-        kwh_per_w = dt_s / 3.6e6  # energy [kWh] of 1 W over this step
+        kwh_per_w = dt_s / 3.6e6
         commands = self.commands
-
-        # Racks: must-run load always runs; deferrable work runs up to the cap.
         captured_w = 0.0
         it_w = 0.0
         for g in p.rack_groups:
@@ -231,58 +344,152 @@ class Plant:
             it_w += power
             captured_w += self.loop.captured_w(g, power)
             t.group_it_kwh[g.id] += power * kwh_per_w
+        return it_w, captured_w
+
+    def _coolant_breached(self) -> bool:
+        """Whether some group's coolant inlet or outlet is past its limit now."""
+        tol = COOLANT_LIMIT_TOLERANCE_K
+        for g in self.profile.rack_groups:
+            if self.loop_temp_c > g.coolant_inlet_limit_c + tol:
+                return True
+            if self.group_outlet_temp_c(g.id) > g.coolant_outlet_limit_c + tol:
+                return True
+        return False
+
+    def _pass_exchangers(
+        self, rack_outlet_c: float, nodes: dict[str, list[float]], env: SinkEnvironment
+    ) -> _Passage:
+        """The loop water through the sink exchangers in their order."""
+        commands = self.commands
+        hot_in = rack_outlet_c
+        extracted = 0.0
+        sink_w: dict[str, float] = {}
+        headroom: dict[str, float] = {}
+        hp_w: dict[str, float] = {}
+        for sink_id, ex in self.loop.exchangers.items():
+            model = self.sink_models[sink_id]
+            request = max(0.0, commands.sink_heat_request_w.get(sink_id, 0.0))
+            cap = min(model.sink.max_heat_w, model.demand_cap_w(nodes[sink_id], env))
+            taken = 0.0
+            if ex.heat_pump is not None:
+                hp = ex.heat_pump
+                evap_max = ex.max_duty_w(hot_in, hp.evaporating_temp_c)
+                cop = ex.cop(model.supply_temp_c(nodes[sink_id], env), hot_in)
+                possible = min(cap, hp.max_heat_w, evap_max * cop / (cop - 1.0))
+                heat = 0.0 if self.heat_path_fault else min(request, possible)
+                electricity = heat / cop
+                taken = heat - electricity
+                hp_w[sink_id] = electricity
+            else:
+                t_sink = model.hx_inlet_temp_c(nodes[sink_id], env)
+                possible = min(cap, ex.max_duty_w(hot_in, t_sink))
+                heat = 0.0 if self.heat_path_fault else min(request, possible)
+                taken = heat
+            sink_w[sink_id] = heat
+            headroom[sink_id] = max(0.0, possible - heat)
+            extracted += taken
+            hot_in = self.loop.next_hot_in_c(hot_in, rack_outlet_c, taken)
+        return _Passage(extracted, sink_w, headroom, hp_w)
+
+    def _legionella_active(self, sink_id: str, now: float) -> bool:
+        model = self._legionella.get(sink_id)
+        if model is None:
+            return False
+        day = model.local_day(now)
+        if not model.legionella_due(now):
+            return False
+        if self._cycle_day.get(sink_id) != day:
+            self._cycle_day[sink_id] = day
+            self.totals.legionella_cycles_due[sink_id] += 1
+        return self._cycle_done_day.get(sink_id) != day
+
+    def _substep(self, dt_s: float, weather: Weather) -> bool:
+        p = self.profile
+        loop = p.heat_loop
+        t = self.totals
+        now = self.time_s
+        kwh_per_w = dt_s / 3.6e6  # energy [kWh] of 1 W over this step
+        commands = self.commands
+
+        breached = self._coolant_breached()
+        it_w, captured_w = self._racks(dt_s)
         uncaptured_w = it_w - captured_w
 
-        # Heat to the sinks through their plate heat exchangers (duty = eps C_min dT).
+        # Rack outlet -> sink exchangers (their order) -> dry cooler -> rack inlet.
         loop_temp = self.loop_temp_c
-        sink_w: dict[str, float] = {}
-        nodes: dict[str, list[float]] = {}
-        for sink in p.sinks:
-            model = self.sink_models[sink.id]
-            nodes[sink.id] = self.tank_nodes_c.get(sink.id) or [self.sink_temp_c[sink.id]]
-            t_sink = model.hx_inlet_temp_c(nodes[sink.id])
-            if self.heat_path_fault or loop_temp <= t_sink:
-                sink_w[sink.id] = 0.0
-                continue
-            duty = self.loop.hx_duty_w(loop_temp, t_sink)
-            request = max(0.0, commands.sink_heat_request_w.get(sink.id, 0.0))
-            sink_w[sink.id] = min(request, duty, sink.max_heat_w)
+        rack_outlet = self.loop.return_temp_c(loop_temp, captured_w)
+        nodes: dict[str, list[float]] = {
+            sid: self.tank_nodes_c.get(sid) or [self.sink_temp_c[sid]] for sid in self.sink_models
+        }
+        env = SinkEnvironment(now, weather.temp_c)
+        passage = self._pass_exchangers(rack_outlet, nodes, env)
+        dc_inlet = self.loop.dry_cooler_inlet_c(rack_outlet, passage.extracted_w)
 
         # Dry cooler: controller's request, trimmed by the local loop that holds the
         # supply temperature at its set point.
         dump_w = 0.0
         fan_w = 0.0
         if commands.dump_on:
-            capacity = self.loop.dump_capacity_w(loop_temp, weather.temp_c)
-            trim = DUMP_GAIN_W_PER_K * (loop_temp - loop.supply_temp_setpoint_c)
+            capacity = self.loop.dump_capacity_w(dc_inlet, weather.temp_c)
+            error_k = loop_temp - loop.supply_temp_setpoint_c
+            # PI with anti-windup: the integral stays within what the cooler can reject.
+            self._dump_integral_w = min(capacity, max(0.0, self._dump_integral_w + (
+                DUMP_GAIN_W_PER_K * error_k * dt_s / DUMP_INTEGRAL_TIME_S)))
+            trim = DUMP_GAIN_W_PER_K * error_k + self._dump_integral_w
             wanted = max(commands.dump_heat_request_w, trim)
             dump_w = min(max(0.0, wanted), capacity)
             fan_w = self.loop.dump_fan_w(dump_w, capacity)
+        else:
+            self._dump_integral_w = 0.0
         loss_w = self.loop.loss_w(loop_temp)
 
-        # Loop energy balance (explicit Euler on the mixed loop temperature).
-        net_w = captured_w - sum(sink_w.values()) - dump_w - loss_w
+        # Loop energy balance (explicit Euler on the rack inlet temperature).
+        net_w = captured_w - passage.extracted_w - dump_w - loss_w
         self.loop_temp_c = loop_temp + net_w * dt_s / self.loop_capacity_j_per_k
 
         # Sinks: their own heat balance and backup heaters.
+        wasted_w = 0.0
         for sink in p.sinks:
             model = self.sink_models[sink.id]
-            env = SinkEnvironment(now, weather.temp_c, self._draw_m3_per_s(sink.id, now))
-            stepped = model.step(nodes[sink.id], sink_w[sink.id], dt_s, env)
+            heat_w = passage.sink_w[sink.id]
+            env_s = SinkEnvironment(
+                now, weather.temp_c, self._draw_m3_per_s(sink.id, now),
+                self._legionella_active(sink.id, now),
+            )
+            temp_before = self.sink_temp_c[sink.id]
+            stepped = model.step(nodes[sink.id], heat_w, dt_s, env_s)
+            if stepped.cycle_complete:
+                self._cycle_done_day[sink.id] = self._legionella[sink.id].local_day(now)
+                t.legionella_cycles_done[sink.id] += 1
             if model.stratified:
                 self.tank_nodes_c[sink.id] = stepped.nodes_c
             temp = model.sensor_temp_c(stepped.nodes_c)
             self.sink_temp_c[sink.id] = temp
             backup_w = stepped.backup_w
-            self.sink_heat_w[sink.id] = sink_w[sink.id]
+            self.sink_heat_w[sink.id] = heat_w
             self.backup_heat_w[sink.id] = backup_w
-            t.sink_kwh[sink.id] += sink_w[sink.id] * kwh_per_w
+            t.sink_kwh[sink.id] += heat_w * kwh_per_w
+            if model.overheated(temp_before, now):
+                t.overheating_kwh[sink.id] += heat_w * kwh_per_w
+            else:
+                t.heat_kwh[sink.id] += heat_w * kwh_per_w
             t.backup_kwh[sink.id] += backup_w * kwh_per_w
-            outside_kh = model.comfort_violation_k(temp) * dt_s / 3600.0
+            if sink.kind == "space_heating" and weather.temp_c >= sink.heating_limit_temp_c:
+                t.space_heating_above_limit_kwh += heat_w * kwh_per_w
+            headroom = passage.headroom_w[sink.id]
+            if headroom > DUMPED_WHILE_BACKUP_TOLERANCE_FRACTION * sink.max_heat_w:
+                wasted_w = max(wasted_w, min(dump_w, backup_w, headroom))
+            outside_kh = model.comfort_violation_k(temp, now) * dt_s / 3600.0
             t.comfort_violation_kh += outside_kh
             t.sink_comfort_violation_kh[sink.id] += outside_kh
+        t.dumped_while_backup_kwh += wasted_w * kwh_per_w
+        for sink_id, electricity_w in passage.heat_pump_w.items():
+            self.heat_pump_w[sink_id] = electricity_w
+            t.sink_heat_pump_electricity_kwh[sink_id] += electricity_w * kwh_per_w
+            t.heat_pump_electricity_kwh += electricity_w * kwh_per_w
 
-        # Facility power inside the boundary (ISO/IEC 30134-2: all energy to the data centre).
+        # Facility power inside the boundary (ISO/IEC 30134-2: all energy to the data
+        # centre; heat-pump electricity is outside it, EnEfG §11).
         r = p.reporting
         self.pump_w = self.loop.pump_w
         facility_w = (
@@ -301,6 +508,7 @@ class Plant:
         t.loop_loss_kwh += loss_w * kwh_per_w
         t.uncaptured_kwh += uncaptured_w * kwh_per_w
         self.time_s += dt_s
+        return breached or self._coolant_breached()
 
     @staticmethod
     def _consume(queue: deque[_Job], energy_kwh: float, overdue_before_s: float) -> float:

@@ -343,16 +343,16 @@ class HxCapacity:
 
     def build_rows(self, b: Builder, site: PlannerSite) -> None:
         ks, later = b.steps, b.later
-        hx_kw_per_k = site.loop.hx_w_per_k / 1e3
         for sink_id in site.sink_models:
+            hx_kw_per_k = site.loop.exchangers[sink_id].duty_w_per_k / 1e3
             row = b.add_rows(Row.HX_CAPACITY, sink_id)
             b.entries(row + ks, b.col(Var.SINK_HEAT_KW, sink_id) + ks, 1.0)
             b.entries(row + later, b.col(Var.SINK_TEMP_C, sink_id) + later - 1, hx_kw_per_k)
 
     def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
-        hx_kw_per_k = model.site.loop.hx_w_per_k / 1e3
         n = model.layout.horizon_steps
         for sink_id, sm in model.site.sink_models.items():
+            hx_kw_per_k = model.site.loop.exchangers[sink_id].duty_w_per_k / 1e3
             t_init = replan.sink_temp_c(sm)
             offset_k = sm.planning_hx_offset_k(replan.planned_on_mean(sm))
             ceiling_c = max(model.loop_max_c - offset_k, t_init)

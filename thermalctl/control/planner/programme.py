@@ -48,8 +48,9 @@ class PlannerSettings:
 
     horizon_steps: int = 96
     step_s: float = 900.0
-    #: The loop may float up to this far below the supply alarm limit [K].
-    loop_margin_k: float = 3.0
+    #: The plan keeps the rack inlet this far below the racks' coolant inlet limit [K]
+    #: (the dry cooler's control band; the limits themselves are the rack groups').
+    loop_margin_k: float = 0.5
     #: Deferred work is planned to finish this long before its deadline [h].
     deadline_margin_h: float = 1.0
 
@@ -121,9 +122,11 @@ class PlannerSite:
 
     @property
     def loop_max_c(self) -> float:
-        """Highest loop temperature the plan may use: the supply alarm limit less the
-        margin [degC]."""
-        return self.profile.limits.coolant_supply_alarm_c - self.settings.loop_margin_k
+        """Highest loop supply (rack inlet) temperature the plan may use [degC]: the
+        racks' coolant inlet limit (or the supply alarm, if lower) less the margin."""
+        p = self.profile
+        ceiling = min(p.coolant_inlet_limit_c, p.limits.coolant_supply_alarm_c)
+        return ceiling - self.settings.loop_margin_k
 
 
 @dataclass

@@ -8,13 +8,17 @@ zone, plant-room temperature). It is pure: no adapter, no runtime, no file I/O.
 * **Plant** - the sink's state is a list of node temperatures, top first (one node
   for a pool or a building, several for a stratified tank): :meth:`SinkModel.initial_nodes_c`,
   :meth:`SinkModel.step` (heat in -> new nodes and the site's own backup heat),
-  :meth:`SinkModel.sensor_temp_c`, :meth:`SinkModel.hx_inlet_temp_c`.
+  :meth:`SinkModel.sensor_temp_c`, :meth:`SinkModel.hx_inlet_temp_c` (the sink-side
+  water entering its exchanger), :meth:`SinkModel.demand_cap_w` (most heat the sink
+  can take now), :meth:`SinkModel.supply_temp_c` (what a heat pump must deliver at).
 * **Planner** - one linear node per sink: :attr:`SinkModel.capacity_kwh_per_k`,
   :meth:`SinkModel.loss_line_w` (``loss = offset + slope T`` per step),
-  :attr:`SinkModel.backup_heats_sink`, :meth:`SinkModel.planning_low_c`,
-  :meth:`SinkModel.planning_hx_offset_k`.
+  :attr:`SinkModel.backup_heats_sink`, :meth:`SinkModel.planning_low_profile_c`,
+  :meth:`SinkModel.hx_inlet_line_c` (exchanger inlet ``offset + slope T``),
+  :meth:`SinkModel.heat_cap_line_w`, :meth:`SinkModel.supply_temp_profile_c`.
 * **Forecaster** - :meth:`SinkModel.draw_forecast_m3_per_s` (hot-water draws).
-* **Accounting** - :meth:`SinkModel.comfort_violation_k`.
+* **Accounting** - :meth:`SinkModel.comfort_violation_k`, :meth:`SinkModel.band_c`
+  (the band in force: night setback), overheating above it.
 * **Calibration** - :attr:`SinkModel.calibration_signals` and :meth:`SinkModel.fit_losses`.
 
 Set points passed in by the control side are the operator's
@@ -33,11 +37,12 @@ import numpy as np
 import numpy.typing as npt
 
 from thermalctl.config.site import DhwSink, PoolSink, SiteProfile, SpaceHeatingSink
-from thermalctl.physics import calibration, water
+from thermalctl.physics import building, calibration, water
 
 __all__ = [
     "BACKUP_BAND_K",
     "BACKUP_START_BELOW_SETPOINT_K",
+    "HEAT_PUMP_SUPPLY_ABOVE_SINK_K",
     "CalibrationData",
     "SinkEnvironment",
     "SinkModel",
@@ -52,6 +57,10 @@ AnySink = PoolSink | DhwSink | SpaceHeatingSink
 BACKUP_START_BELOW_SETPOINT_K = 0.3
 #: ... and reaches full output one proportional band lower [K].
 BACKUP_BAND_K = 0.4
+#: A heat pump delivers this far above the sink's sensor temperature [K] where the sink
+#: states no supply temperature of its own (pool water, tank top): a typical condenser-side
+#: design rise for water-to-water units.
+HEAT_PUMP_SUPPLY_ABOVE_SINK_K = 5.0
 
 
 @dataclass(frozen=True)
@@ -71,15 +80,19 @@ class SinkEnvironment:
     time_s: float
     outdoor_temp_c: float
     draw_m3_per_s: float = 0.0
+    #: A thermal-disinfection cycle is under way (hot-water stages that need one).
+    legionella_active: bool = False
 
 
 @dataclass(frozen=True)
 class SinkStep:
-    """A sink after one plant step: node temperatures (top first) [degC] and the heat
-    its own backup gave during the step [W]."""
+    """A sink after one plant step: node temperatures (top first) [degC], the heat its
+    own backup gave during the step [W], and whether a disinfection cycle under way
+    reached its temperature in every node."""
 
     nodes_c: list[float]
     backup_w: float
+    cycle_complete: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,6 +139,24 @@ class SinkModel(ABC):
         self.sink = sink
         self.timezone = profile.site.timezone
         self.plant_room_temp_c = profile.heat_loop.plant_room_temp_c
+        self.climate = profile.site.climate
+
+    # -- mains water -------------------------------------------------------------------
+    def mains_temp_c(self, times_s: float | Array) -> float | Array:
+        """Cold water at each time [degC]: seasonal (Burch & Christensen, from
+        ``site.climate``) where the sink says so, else its constant ``mains_temp_c``."""
+        constant = float(getattr(self.sink, "mains_temp_c", 12.0))
+        if not getattr(self.sink, "mains_seasonal", False) or self.climate is None:
+            if np.ndim(times_s):
+                return np.full(np.shape(times_s), constant)
+            return constant
+        c = self.climate
+        day = np.asarray(times_s, dtype=float) / 86_400.0 % 365.2425 + 1.0
+        temps = building.mains_water_temp_c(
+            day, c.annual_mean_air_temp_c, c.monthly_mean_air_temp_range_k,
+            c.southern_hemisphere,
+        )
+        return temps if np.ndim(times_s) else float(temps)
 
     @property
     def id(self) -> str:
@@ -160,8 +191,16 @@ class SinkModel(ABC):
         return sum(nodes_c) / len(nodes_c)
 
     @abstractmethod
-    def hx_inlet_temp_c(self, nodes_c: Sequence[float]) -> float:
+    def hx_inlet_temp_c(self, nodes_c: Sequence[float], env: SinkEnvironment) -> float:
         """Sink-side temperature entering the plate heat exchanger [degC]."""
+
+    def demand_cap_w(self, nodes_c: Sequence[float], env: SinkEnvironment) -> float:
+        """Most heat the sink takes from the loop now [W] (its exchanger's rating)."""
+        return self.sink.max_heat_w
+
+    def supply_temp_c(self, nodes_c: Sequence[float], env: SinkEnvironment) -> float:
+        """Temperature a heat pump must deliver at for this sink [degC]."""
+        return self.sensor_temp_c(nodes_c) + HEAT_PUMP_SUPPLY_ABOVE_SINK_K
 
     @abstractmethod
     def step(
@@ -196,9 +235,38 @@ class SinkModel(ABC):
         """Below this the fast loop sends the sink all the heat it can take [degC]."""
         return self.planning_low_c(setpoint_c)
 
+    def planning_low_profile_c(self, times_s: Array, setpoint_c: float) -> Array:
+        """:meth:`planning_low_c` at each time [degC] (a night setback lowers it)."""
+        return np.full(np.asarray(times_s).size, self.planning_low_c(setpoint_c))
+
+    def band_high_profile_c(self, times_s: Array) -> Array:
+        """Top of the comfort band at each time [degC]."""
+        return np.full(np.asarray(times_s).size, self.sink.band_high_c)
+
     def planning_hx_offset_k(self, planned_on_mean: bool) -> float:
         """Sink-side HX inlet relative to the planned temperature [K]."""
         return 0.0
+
+    def hx_inlet_line_c(
+        self, times_s: Array, ambient_c: Array, planned_on_mean: bool
+    ) -> tuple[Array, float]:
+        """Sink-side exchanger inlet as ``offset_k + slope T_planned`` per step [degC]."""
+        n = np.asarray(times_s).size
+        return np.full(n, self.planning_hx_offset_k(planned_on_mean)), 1.0
+
+    def heat_cap_line_w(
+        self, times_s: Array, ambient_c: Array, setpoint_c: float
+    ) -> tuple[Array, Array, Array] | None:
+        """Heat the sink takes at most, per step: ``Q <= cap`` and
+        ``Q + slope T_prev <= rhs``, as arrays ``(cap [W], rhs [W], slope [W/K])``;
+        ``None``: only its rating bounds it."""
+        return None
+
+    def supply_temp_profile_c(
+        self, times_s: Array, ambient_c: Array, setpoint_c: float
+    ) -> Array:
+        """:meth:`supply_temp_c` expected at each time [degC] (heat pump COP)."""
+        return np.full(np.asarray(times_s).size, setpoint_c + HEAT_PUMP_SUPPLY_ABOVE_SINK_K)
 
     # -- forecaster ------------------------------------------------------------------
     def draw_forecast_m3_per_s(self, times_s: Array) -> Array | None:
@@ -216,9 +284,21 @@ class SinkModel(ABC):
         return np.asarray(draw_m3_per_s, dtype=float) * rho_cp
 
     # -- accounting ------------------------------------------------------------------
-    def comfort_violation_k(self, temp_c: float) -> float:
-        """How far ``temp_c`` lies outside the comfort band [K] (0 inside)."""
-        return max(0.0, self.sink.band_low_c - temp_c, temp_c - self.sink.band_high_c)
+    def band_c(self, time_s: float) -> tuple[float, float]:
+        """The comfort band in force at ``time_s`` [degC] (low, high)."""
+        return self.sink.band_low_c, self.sink.band_high_c
+
+    def comfort_violation_k(self, temp_c: float, time_s: float | None = None) -> float:
+        """How far ``temp_c`` lies outside the comfort band in force [K] (0 inside)."""
+        if time_s is None:
+            low, high = self.sink.band_low_c, self.sink.band_high_c
+        else:
+            low, high = self.band_c(time_s)
+        return max(0.0, low - temp_c, temp_c - high)
+
+    def overheated(self, temp_c: float, time_s: float) -> bool:
+        """Whether the sink is above the top of its band (heat into it is overheating)."""
+        return temp_c > self.band_c(time_s)[1]
 
     # -- calibration -----------------------------------------------------------------
     def fit_losses(self, data: CalibrationData) -> calibration.FitResult:

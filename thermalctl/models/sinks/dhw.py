@@ -9,6 +9,15 @@ The planner sees one lumped node: draws replace water at the tank temperature by
 mains water, plus the standing loss to the plant room. A tank with a string of
 sensors is planned on its energy-mean temperature (see
 :func:`thermalctl.control.planner.update`, Notes).
+
+A preheat stage does not serve the tap: the heater downstream lifts every draw to
+``draw_temp_c`` (:meth:`DhwModel.draw_top_up_w`) and makes up the circulation loop's
+loss (``circulation_loss_w``: the circulation returns to that heater, not to the preheat
+tank). Where the stage needs one (``legionella``) a daily thermal disinfection heats
+every node to 60 degC (DVGW W 551:2004, section 5.3: preheat stages of large systems
+once a day to >= 60 degC; CIBSE TM13:2013: stored water at >= 60 degC), paid by the
+backup heater at up to its rating; the plant counts cycles due and done. The draw
+shape and the disinfection hour are on the site's local clock.
 """
 
 from __future__ import annotations
@@ -21,11 +30,13 @@ import numpy as np
 import numpy.typing as npt
 
 from thermalctl.config.site import DhwSink, SiteProfile
+from thermalctl.models.localtime import local_hour, utc_offset_s
 from thermalctl.models.sinks.base import CalibrationData, SinkEnvironment, SinkModel, SinkStep
 from thermalctl.physics import calibration, tank
 
 __all__ = [
     "DRAW_RHO_CP_J_PER_M3_K",
+    "LEGIONELLA_TOLERANCE_K",
     "TANK_ASPECT_RATIO",
     "DhwModel",
     "standard_draw_shape",
@@ -53,10 +64,17 @@ def tank_height_m(volume_m3: float) -> float:
     return TANK_ASPECT_RATIO * diameter
 
 
+#: A disinfection cycle counts as done when every node is within this of its
+#: temperature [K] (the tank sensors' accuracy).
+LEGIONELLA_TOLERANCE_K = 0.1
+
+
 def standard_draw_shape(time_s: float) -> float:
     """Standard two-peak daily draw shape [1/s] (VDI 6002-1 style; mean 1/86400).
 
-    Peaks at 07:30 and 19:30 on a small base; hours taken from ``time_s % 86400``.
+    Peaks at 07:30 and 19:30 on a small base; hours taken from ``time_s % 86400``, so
+    ``time_s`` is on the wall clock the shape is wanted in (local time:
+    :meth:`DhwModel.draw_shape_local` and :func:`thermalctl.sim.inputs.draw_shape_for`).
     """
     hour = (time_s % SECONDS_PER_DAY) / 3600.0
     morning = math.exp(-0.5 * ((hour - 7.5) / 1.2) ** 2)
@@ -98,7 +116,7 @@ class DhwModel(SinkModel):
     def initial_nodes_c(self) -> list[float]:
         return [self.sink.setpoint_c] * self.sink.nodes
 
-    def hx_inlet_temp_c(self, nodes_c: Sequence[float]) -> float:
+    def hx_inlet_temp_c(self, nodes_c: Sequence[float], env: SinkEnvironment) -> float:
         """The coil (lower third, :class:`thermalctl.physics.tank.TankParams` default)
         sees the mean of the nodes it occupies."""
         coil = self._coil_node_count
@@ -109,15 +127,47 @@ class DhwModel(SinkModel):
         lift_k = max(0.0, self.sink.draw_temp_c - top_temp_c)
         return draw_m3_per_s * DRAW_RHO_CP_J_PER_M3_K * lift_k
 
+    def legionella_due(self, time_s: float) -> bool:
+        """Whether a cycle may start at ``time_s``: the stage needs one and the local
+        hour has reached its start hour."""
+        cycle = self.sink.legionella
+        if cycle is None:
+            return False
+        return float(local_hour(time_s, self.timezone)) >= cycle.start_hour
+
+    def local_day(self, time_s: float) -> int:
+        """The local calendar day number of ``time_s`` (days since the epoch) [-]."""
+        return math.floor((time_s + float(utc_offset_s(time_s, self.timezone))) / SECONDS_PER_DAY)
+
+    def _disinfect(self, nodes: list[float], dt_s: float) -> tuple[list[float], float, bool]:
+        """Heat every node towards the cycle temperature with the backup's rating; the
+        heat [W] and whether every node got there."""
+        cycle = self.sink.legionella
+        assert cycle is not None
+        node_j_per_k = self._capacity_j_per_k / len(nodes)
+        need_j = [max(0.0, cycle.temp_c - t) * node_j_per_k for t in nodes]
+        total_j = sum(need_j)
+        budget_j = self.sink.backup.max_heat_w * dt_s
+        share = 1.0 if total_j <= budget_j else budget_j / total_j
+        new = [t + share * n / node_j_per_k for t, n in zip(nodes, need_j, strict=True)]
+        done = min(new) >= cycle.temp_c - LEGIONELLA_TOLERANCE_K
+        return new, share * total_j / dt_s, done
+
     def step(
         self, nodes_c: Sequence[float], heat_w: float, dt_s: float, env: SinkEnvironment
     ) -> SinkStep:
         backup_w = self.draw_top_up_w(env.draw_m3_per_s, nodes_c[0])
+        backup_w += self.sink.circulation_loss_w
         new_nodes, _terms = tank.step_tank(
-            list(nodes_c), dt_s, env.draw_m3_per_s, self.sink.mains_temp_c, heat_w,
-            self.plant_room_temp_c, self.tank_params,
+            list(nodes_c), dt_s, env.draw_m3_per_s, float(self.mains_temp_c(env.time_s)),
+            heat_w, self.plant_room_temp_c, self.tank_params,
         )
-        return SinkStep(new_nodes.tolist(), backup_w)
+        nodes = new_nodes.tolist()
+        done = False
+        if env.legionella_active and self.sink.legionella is not None:
+            nodes, cycle_w, done = self._disinfect(nodes, dt_s)
+            backup_w += cycle_w
+        return SinkStep(nodes, backup_w, done)
 
     # -- planner ---------------------------------------------------------------------
     def loss_line_w(
@@ -131,7 +181,8 @@ class DhwModel(SinkModel):
         draw = np.zeros(n) if draw_m3_per_s is None else np.asarray(draw_m3_per_s, dtype=float)
         w = self.draw_w_per_k(draw)
         ua = self.sink.loss_ua_w_per_k
-        offset = -w * self.sink.mains_temp_c - ua * self.plant_room_temp_c
+        mains = np.asarray(self.mains_temp_c(np.asarray(times_s, dtype=float)), dtype=float)
+        offset = -w * mains - ua * self.plant_room_temp_c
         return offset, w + ua
 
     def planning_low_c(self, setpoint_c: float) -> float:
@@ -150,10 +201,15 @@ class DhwModel(SinkModel):
     def draw_temp_c(self) -> float:
         return self.sink.draw_temp_c
 
+    def draw_shape_local(self, times_s: Array) -> Array:
+        """:func:`standard_draw_shape` on the site's local wall clock [1/s] (the same
+        clock :func:`thermalctl.sim.inputs.draw_shape_for` puts the plant's draws on)."""
+        hours = np.atleast_1d(np.asarray(local_hour(np.asarray(times_s, float), self.timezone)))
+        return np.array([standard_draw_shape(float(h) * 3600.0) for h in hours])
+
     def draw_forecast_m3_per_s(self, times_s: Array) -> Array:
-        """The profile's daily volume on :func:`standard_draw_shape` [m3/s]."""
-        day_m3 = self.sink.draw_m3_per_day
-        return np.array([day_m3 * standard_draw_shape(float(t)) for t in np.asarray(times_s)])
+        """The profile's daily volume on the standard shape in local time [m3/s]."""
+        return self.sink.draw_m3_per_day * self.draw_shape_local(times_s)
 
     # -- calibration -----------------------------------------------------------------
     def fit_losses(self, data: CalibrationData) -> calibration.FitResult:

@@ -1,16 +1,26 @@
-"""Space heating: the building as one thermal mass, heat loss from its design load.
+"""Space heating: a building with thermal mass, gains, a heating curve and its own boiler.
 
 The building's conductance follows from the design heat load at the design outdoor
-temperature (EN 12831-1: ``UA = Phi_design / (T_indoor - T_design)``). Below the
-heating limit temperature (Heizgrenztemperatur, VDI 2067-1 / DIN V 4108-6) the loss
-is ``UA (T_room - T_out)``. At or above it internal and solar gains cover the loss
-down to the heating limit; only what is left above ``T_limit + 3 K`` still needs heat
-(a model assumption: the gains are taken to keep the room 3 K above the limit with no
-heating). The planner's line drops the ``max(0, ...)``: it plans the room near its
-set point, where the remainder is positive whenever heat is wanted.
+temperature (EN 12831-1: ``UA = Phi_design / (T_indoor - T_design)``); the room (one
+node of the building's thermal mass) loses ``UA (T_room - T_out)`` and gains the
+internal gains (``internal_gains_w_per_m2`` while occupied, ``unoccupied_gains_w_per_m2``
+otherwise; DIN V 18599-10 usage profiles) and the solar gains
+(``solar_gains_w_per_m2`` x :func:`thermalctl.physics.building.solar_gain_shape`).
 
-Radiators return their water about half a 20 K design lift above room temperature,
-and that is what the plate heat exchanger's sink side sees.
+The heating circuit is weather-compensated
+(:func:`thermalctl.physics.building.heating_curve_temps_c` from the design point
+``heating_curve``): it draws ``phi(T_out) Phi_design`` with
+``phi`` zero at and above the heating limit (no demand, no jump), throttled by the
+rooms' thermostatic valves, which close over their proportional band above the set
+point in force (EN 215, ``xp = 2 K``; the night setback lowers the set point in local
+time). The loop's exchanger preheats the circuit's return (the curve's return
+temperature is the exchanger's sink-side inlet) and the building's boiler lifts the
+rest to the curve: ``backup = draw - heat from the loop``. So the loop can give the
+building at most what its circuit draws; heat that reaches a room above the top of its
+band is counted as overheating, never as reuse.
+
+The planner sees the same: ``loss = UA T - UA T_out - gains``, the exchanger inlet at
+the curve's return, and ``Q <= phi Phi_design (T_sp + xp - T) / xp`` (the valves).
 """
 
 from __future__ import annotations
@@ -22,21 +32,13 @@ import numpy as np
 import numpy.typing as npt
 
 from thermalctl.config.site import SiteProfile, SpaceHeatingSink
+from thermalctl.models.localtime import in_hours
 from thermalctl.models.sinks.base import SinkEnvironment, SinkModel, SinkStep
+from thermalctl.physics import building
 
-__all__ = [
-    "GAINS_ABOVE_HEATING_LIMIT_K",
-    "RADIATOR_RETURN_ABOVE_ROOM_K",
-    "SpaceHeatingModel",
-    "building_heat_loss_w",
-]
+__all__ = ["SpaceHeatingModel", "building_heat_loss_w", "building_ua_w_per_k"]
 
 Array = npt.NDArray[np.float64]
-
-#: Above the heating limit, gains keep the room this far above the limit unheated [K].
-GAINS_ABOVE_HEATING_LIMIT_K = 3.0
-#: Radiator return temperature above room temperature [K]: half a 20 K design lift.
-RADIATOR_RETURN_ABOVE_ROOM_K = 10.0
 
 
 def building_ua_w_per_k(sink: SpaceHeatingSink) -> float:
@@ -47,7 +49,7 @@ def building_ua_w_per_k(sink: SpaceHeatingSink) -> float:
 def building_heat_loss_w(
     sink: SpaceHeatingSink, room_temp_c: float, outdoor_temp_c: float
 ) -> float:
-    """Building heat loss [W], see the module docstring.
+    """Transmission and ventilation loss of the building [W] (gains not counted).
 
     >>> from thermalctl.config.site import Backup
     >>> s = SpaceHeatingSink(id="h", kind="space_heating", setpoint_c=21, band_low_c=20,
@@ -56,15 +58,11 @@ def building_heat_loss_w(
     >>> round(building_heat_loss_w(s, 21.0, 0.0))  # 90 kW / 31 K x 21 K
     60968
     """
-    ua = building_ua_w_per_k(sink)
-    if outdoor_temp_c >= sink.heating_limit_temp_c:
-        limit = sink.heating_limit_temp_c + GAINS_ABOVE_HEATING_LIMIT_K
-        return max(0.0, ua * (room_temp_c - limit))
-    return ua * (room_temp_c - outdoor_temp_c)
+    return building_ua_w_per_k(sink) * (room_temp_c - outdoor_temp_c)
 
 
 class SpaceHeatingModel(SinkModel):
-    """A building's heating loop (:class:`~thermalctl.config.site.SpaceHeatingSink`)."""
+    """A building's heating circuit (:class:`~thermalctl.config.site.SpaceHeatingSink`)."""
 
     kind: ClassVar[str] = "space_heating"
 
@@ -73,23 +71,95 @@ class SpaceHeatingModel(SinkModel):
     def __init__(self, sink: SpaceHeatingSink, profile: SiteProfile) -> None:
         super().__init__(sink, profile)
         self.ua_w_per_k = building_ua_w_per_k(sink)
+        self.longitude_deg = profile.site.longitude_deg
 
+    # -- schedule, gains, curve ------------------------------------------------------
+    def setback_k(self, times_s: float | Array) -> float | Array:
+        """Night setback in force at each time [K] (0 outside its hours)."""
+        nsb = self.sink.night_setback
+        if nsb is None:
+            return np.zeros(np.shape(times_s)) if np.ndim(times_s) else 0.0
+        a, b = nsb.hours
+        inside = in_hours(times_s, (float(a), float(b)), self.timezone)
+        return np.where(inside, nsb.setback_k, 0.0) if np.ndim(times_s) else (
+            nsb.setback_k if inside else 0.0
+        )
+
+    def gains_w(self, times_s: float | Array) -> float | Array:
+        """Internal plus solar gains at each time [W]."""
+        s = self.sink
+        a, b = s.occupied_hours
+        occupied = in_hours(times_s, (float(a), float(b)), self.timezone)
+        internal = np.where(occupied, s.internal_gains_w_per_m2, s.unoccupied_gains_w_per_m2)
+        # Solar gains follow the sun: local mean solar time from the longitude.
+        solar_hour = (np.asarray(times_s, dtype=float) / 3600.0 + self.longitude_deg / 15.0) % 24
+        solar = s.solar_gains_w_per_m2 * building.solar_gain_shape(solar_hour)
+        total = s.heated_area_m2 * (internal + solar)
+        return total if np.ndim(times_s) else float(total)
+
+    def curve_c(self, outdoor_temp_c: float | Array) -> tuple[Array, Array]:
+        """Supply and return of the heating curve at each outdoor temperature [degC]."""
+        s = self.sink
+        c = s.heating_curve
+        return building.heating_curve_temps_c(
+            outdoor_temp_c, indoor_temp_c=s.indoor_temp_c,
+            design_outdoor_temp_c=s.design_outdoor_temp_c,
+            heating_limit_temp_c=s.heating_limit_temp_c,
+            design_supply_temp_c=c.design_supply_temp_c,
+            design_return_temp_c=c.design_return_temp_c,
+            emitter_exponent=c.emitter_exponent,
+        )
+
+    def curve_heat_w(self, outdoor_temp_c: float | Array) -> Array:
+        """Heat the circuit delivers on its curve with the valves open [W]."""
+        s = self.sink
+        return s.design_heat_w * building.heat_load_fraction(
+            outdoor_temp_c, s.design_outdoor_temp_c, s.heating_limit_temp_c
+        )
+
+    def room_setpoint_c(self, time_s: float) -> float:
+        """The profile's room set point less the night setback in force [degC]."""
+        return self.sink.setpoint_c - float(self.setback_k(time_s))
+
+    def circuit_draw_w(self, room_temp_c: float, env: SinkEnvironment) -> float:
+        """Heat the circuit draws now [W]: the curve's, throttled by the room valves."""
+        setpoint = self.room_setpoint_c(env.time_s)
+        xp = building.TRV_PROPORTIONAL_BAND_K
+        valve = min(1.0, max(0.0, (setpoint + xp - room_temp_c) / xp))
+        return float(self.curve_heat_w(env.outdoor_temp_c)) * valve
+
+    # -- plant -----------------------------------------------------------------------
     @property
     def capacity_j_per_k(self) -> float:
         return self.sink.thermal_mass_j_per_k
 
-    def hx_inlet_temp_c(self, nodes_c: Sequence[float]) -> float:
-        return nodes_c[0] + RADIATOR_RETURN_ABOVE_ROOM_K
+    def hx_inlet_temp_c(self, nodes_c: Sequence[float], env: SinkEnvironment) -> float:
+        """The heating return from the curve."""
+        return float(self.curve_c(env.outdoor_temp_c)[1])
+
+    def supply_temp_c(self, nodes_c: Sequence[float], env: SinkEnvironment) -> float:
+        """The heating supply from the curve."""
+        return float(self.curve_c(env.outdoor_temp_c)[0])
+
+    def demand_cap_w(self, nodes_c: Sequence[float], env: SinkEnvironment) -> float:
+        return min(self.sink.max_heat_w, self.circuit_draw_w(nodes_c[0], env))
 
     def step(
         self, nodes_c: Sequence[float], heat_w: float, dt_s: float, env: SinkEnvironment
     ) -> SinkStep:
         temp = nodes_c[0]
+        draw = self.circuit_draw_w(temp, env)
+        backup_w = min(self.sink.backup.max_heat_w, max(0.0, draw - heat_w))
         loss_w = building_heat_loss_w(self.sink, temp, env.outdoor_temp_c)
-        backup_w = self.thermostat_backup_w(temp)
-        new = temp + (heat_w + backup_w - loss_w) * dt_s / self.sink.thermal_mass_j_per_k
+        gains = float(self.gains_w(env.time_s))
+        new = temp + (heat_w + backup_w + gains - loss_w) * dt_s / self.sink.thermal_mass_j_per_k
         return SinkStep([new], backup_w)
 
+    def band_c(self, time_s: float) -> tuple[float, float]:
+        """The band in force: its bottom lowered by the night setback."""
+        return self.sink.band_low_c - float(self.setback_k(time_s)), self.sink.band_high_c
+
+    # -- planner ---------------------------------------------------------------------
     def loss_line_w(
         self,
         times_s: Array,
@@ -99,10 +169,31 @@ class SpaceHeatingModel(SinkModel):
     ) -> tuple[Array, Array]:
         ua = self.ua_w_per_k
         amb = np.asarray(ambient_c, dtype=float)
-        warm = amb >= self.sink.heating_limit_temp_c
-        limit = self.sink.heating_limit_temp_c + GAINS_ABOVE_HEATING_LIMIT_K
-        offset = np.where(warm, -ua * limit, -ua * amb)
-        return offset, np.full(np.asarray(times_s).size, ua)
+        gains = np.asarray(self.gains_w(np.asarray(times_s, dtype=float)), dtype=float)
+        return -ua * amb - gains, np.full(amb.size, ua)
 
-    def planning_hx_offset_k(self, planned_on_mean: bool) -> float:
-        return RADIATOR_RETURN_ABOVE_ROOM_K
+    def planning_low_profile_c(self, times_s: Array, setpoint_c: float) -> Array:
+        setback = np.asarray(self.setback_k(np.asarray(times_s, dtype=float)), dtype=float)
+        return self.planning_low_c(setpoint_c) - setback
+
+    def hx_inlet_line_c(
+        self, times_s: Array, ambient_c: Array, planned_on_mean: bool
+    ) -> tuple[Array, float]:
+        return np.asarray(self.curve_c(np.asarray(ambient_c, dtype=float))[1], float), 0.0
+
+    def heat_cap_line_w(
+        self, times_s: Array, ambient_c: Array, setpoint_c: float
+    ) -> tuple[Array, Array, Array] | None:
+        curve = np.asarray(self.curve_heat_w(np.asarray(ambient_c, dtype=float)), dtype=float)
+        xp = building.TRV_PROPORTIONAL_BAND_K
+        setback = np.asarray(self.setback_k(np.asarray(times_s, dtype=float)), dtype=float)
+        # Q <= curve (sp + xp - T) / xp: slope per step is curve / xp; rhs curve (sp+xp)/xp.
+        slope = curve / xp
+        rhs = slope * (setpoint_c - setback + xp)
+        cap = np.minimum(curve, self.sink.max_heat_w)
+        return cap, rhs, slope
+
+    def supply_temp_profile_c(
+        self, times_s: Array, ambient_c: Array, setpoint_c: float
+    ) -> Array:
+        return np.asarray(self.curve_c(np.asarray(ambient_c, dtype=float))[0], dtype=float)
