@@ -7,6 +7,7 @@ import csv
 import sys
 
 from thermalctl.adapters.bms import bms_register_map
+from thermalctl.adapters.bms_protocol import SUPPORTED_FUNCTIONS
 from thermalctl.config.loader import DEFAULT_SITE, load_site_profile
 
 __all__ = ["add_arguments", "run"]
@@ -38,6 +39,10 @@ def _rows(site: str) -> list[dict[str, str]]:
     return rows
 
 
+def _functions() -> str:
+    return ", ".join(str(fc) for fc in sorted(SUPPORTED_FUNCTIONS))
+
+
 def run(args: argparse.Namespace) -> int:
     rows = _rows(args.site)
     if args.format == "csv":
@@ -46,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
         writer.writerows(rows)
         return 0
     print("Addresses are zero-based protocol addresses. Multi-register values: high word first.")
-    print("Engineering value = raw * scale. Only holding registers are writable.\n")
+    print("Engineering value = raw * scale. Only holding registers are writable.")
+    print(f"Functions served: {_functions()} (no coils: 1, 5 and 15 get exception 02); any "
+          "other function gets exception 01, another unit id exception 0B.\n")
     print("| " + " | ".join(COLUMNS) + " |")
     print("|" + "|".join("---" for _ in COLUMNS) + "|")
     for row in rows:
