@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
 from tests.conftest import POOL_SITE
+from tests.mqtt_servers import T_NOW, SiteMqtt, fake_tick, start_site
 from tests.servers import (  # noqa: F401 - fixture
     Listener,
     MosquittoServer,
@@ -18,112 +18,11 @@ from tests.servers import (  # noqa: F401 - fixture
     wait_for,
 )
 from thermalctl.adapters.mqtt import (
-    CommandHandler,
-    MqttHub,
-    MqttIngest,
-    StatePublisher,
     Topics,
     discovery_messages,
-    publish_discovery,
 )
 from thermalctl.config.loader import load_site_profile
-from thermalctl.config.services import (
-    MqttEndpoint,
-    SettingValue,
-    operator_settings,
-    resolve_mqtt,
-)
-from thermalctl.config.site import MqttSensor, SiteProfile
-from thermalctl.points import Alarm, AlarmSeverity, Decision, Mode, Quality, Reading
-
-T_NOW = 1_767_571_200.0
-
-
-def site_profile(site_id: str) -> SiteProfile:
-    base = load_site_profile(POOL_SITE)
-    sensor = MqttSensor(name="outdoor_rh", topic=f"thermalctl/{site_id}/sensors/outdoor",
-                        json_field="air.rh", unit="%", signal="ambient.relative_humidity",
-                        stale_after_s=120)
-    return base.model_copy(update={"site": base.site.model_copy(update={"id": site_id}),
-                                   "mqtt_sensors": (sensor,)})
-
-
-class FakeOperator:
-    def __init__(self, profile: SiteProfile) -> None:
-        self.values: dict[str, SettingValue] = {s.key: s.default for s in
-                                                operator_settings(profile)}
-        self.values["mode"] = Mode.AUTO
-        self.applied: list[tuple[str, SettingValue]] = []
-        self.sources: list[str] = []
-        self.refused: list[tuple[str, str, str, str]] = []
-
-    def apply_setting(self, key: str, value: SettingValue, *, source: str = "") -> None:
-        self.values[key] = value
-        self.applied.append((key, value))
-        self.sources.append(source)
-
-    def refuse_setting(self, key: str, raw: str, *, source: str, reason: str) -> None:
-        self.refused.append((key, raw, source, reason))
-
-    def setting_value(self, key: str) -> SettingValue:
-        return self.values[key]
-
-
-@dataclass
-class FakeState:
-    readings: dict[str, Reading]
-
-
-@dataclass
-class FakeTick:
-    now_s: float
-    state: FakeState
-    decision: Decision
-    alarms: tuple[Alarm, ...] = ()
-
-
-def fake_tick(now_s: float = T_NOW, supply_c: float = 35.0) -> FakeTick:
-    readings = {
-        "loop.supply_temp_c": Reading("loop.supply_temp", supply_c, "degC", Quality.GOOD, now_s),
-        "it.energy_kwh": Reading("it_meter.import_energy", 1234.5, "kWh", Quality.GOOD, now_s),
-        "loop.flow_m3_per_s": Reading("loop.loop_flow", 6.0 / 3600, "m3/s", Quality.GOOD, now_s),
-        "it.power_w": Reading.bad("it_meter.total_power", "W", now_s, "timeout"),
-    }
-    decision = Decision(now_s, Mode.AUTO, "baseline", {"pod": 60000.0}, {"pool": 80000.0})
-    alarm = Alarm("coolant.supply_high", "hot", AlarmSeverity.WARNING, now_s)
-    return FakeTick(now_s, FakeState(readings), decision, (alarm,))
-
-
-@dataclass
-class SiteMqtt:
-    profile: SiteProfile
-    hub: MqttHub
-    operator: FakeOperator
-    publisher: StatePublisher
-    commands: CommandHandler
-    ingest: MqttIngest
-
-
-def start_site(server: MosquittoServer, site_id: str, password: str) -> SiteMqtt:
-    profile = site_profile(site_id)
-    endpoint = resolve_mqtt(None, {"THERMALCTL_MQTT_URL":
-                                   f"mqtt://{site_id}:{password}@127.0.0.1:{server.port}"})
-    assert isinstance(endpoint, MqttEndpoint)
-    topics = Topics(endpoint.base_topic, site_id, endpoint.discovery_prefix)
-    hub = MqttHub(endpoint, topics)
-    operator = FakeOperator(profile)
-    settings = operator_settings(profile)
-    publisher = StatePublisher(hub, operator, settings)
-    commands = CommandHandler(hub, operator, settings)
-    commands.attach()
-    ingest = MqttIngest(profile.mqtt_sensors, clock=lambda: T_NOW)
-    ingest.attach(hub)
-    signals = ["loop.supply_temp_c", "it.energy_kwh", "loop.flow_m3_per_s", "it.power_w"]
-    messages = discovery_messages(profile, topics, signals)
-    hub.on_connected(lambda: publish_discovery(hub, messages))
-    hub.start()
-    assert hub.wait_connected(5.0), f"site {site_id} did not connect: {hub.refused}"
-    return SiteMqtt(profile, hub, operator, publisher, commands, ingest)
+from thermalctl.points import Mode, Quality
 
 
 @pytest.fixture

@@ -117,6 +117,7 @@ class MqttHub:
         self.client.reconnect_delay_set(min_delay=1, max_delay=60)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_connect_fail = self._on_connect_fail
         self._subs: dict[str, Handler] = {}
         self._on_connected: list[Callable[[], None]] = []
         self._on_stopping: list[Callable[[], None]] = []
@@ -221,6 +222,11 @@ class MqttHub:
         if rc.is_failure:
             self.disconnects += 1
             self._failed(f"connection lost: {rc}")
+
+    def _on_connect_fail(self, _c: paho.Client, _u: object) -> None:
+        self.refused = "no connection"
+        self._failed("could not connect (no answer, or the TLS handshake failed: check the "
+                     "address, the CA file and the broker's certificate)")
 
     def _failed(self, why: str) -> None:
         if self._failing is None:
