@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["mpc", "baseline"],
         help="mpc (the planner, default) or baseline (today's thermostat)",
     )
-    p.add_argument("--store", help="local store path (default var/<site>.sqlite)")
+    p.add_argument("--store", help="local store path (default var/demo-<site>.sqlite)")
     p.add_argument("--start", help="simulated start, ISO date (UTC), default 2026-01-05")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
