@@ -52,10 +52,13 @@ __all__ = [
     "TlsFiles",
     "TlsMosquittoServer",
     "acks",
+    "broker_factory_fixture",
     "fake_tick",
     "make_tls_files",
     "site_profile",
     "start_site",
+    "tls_files_fixture",
+    "wait_acks",
 ]
 
 T_NOW = 1_767_571_200.0
@@ -255,15 +258,15 @@ class TlsMosquittoServer(MosquittoServer):
             self._tls_proc.stop()
 
 
-@pytest.fixture
-def tls_files(tmp_path: Path) -> TlsFiles:
+@pytest.fixture(name="tls_files")
+def tls_files_fixture(tmp_path: Path) -> TlsFiles:
     return make_tls_files(tmp_path / "tls")
 
 
 def broker_with(tmp_path: Path, name: str, users: dict[str, str], acl: str,
                 tls: TlsFiles | None = None) -> MosquittoServer:
     """A started broker (TLS when ``tls`` is given); the caller stops it."""
-    root = tmp_path / name
+    root = tmp_path / f"broker-{name}"
     root.mkdir()
     server: MosquittoServer = (TlsMosquittoServer(root, users, acl, tls=tls) if tls
                                else MosquittoServer(root, users, acl))
@@ -271,8 +274,8 @@ def broker_with(tmp_path: Path, name: str, users: dict[str, str], acl: str,
     return server
 
 
-@pytest.fixture
-def broker_factory(tmp_path: Path) -> Iterator[object]:
+@pytest.fixture(name="broker_factory")
+def broker_factory_fixture(tmp_path: Path) -> Iterator[object]:
     started: list[MosquittoServer] = []
 
     def make(name: str, users: dict[str, str], acl: str,
