@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from thermalctl.config.loader import REPO_ROOT
+from tests.conftest import REPO as REPO_ROOT
 from thermalctl.reports import cli
 
 from .synthetic import synthetic_counters

@@ -8,8 +8,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from tests.conftest import REPO as REPO_ROOT
 from thermalctl.config import load_site
-from thermalctl.config.loader import REPO_ROOT
 from thermalctl.kpi import compute_kpis
 from thermalctl.reports import ReportFiles, report_info_from_profile
 from thermalctl.reports.regulatory import enefg_check

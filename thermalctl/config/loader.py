@@ -18,11 +18,14 @@ from thermalctl.config.hardware import DataType, HardwareMap, Register
 from thermalctl.config.problems import ConfigProblemsError
 from thermalctl.config.site import SiteProfile
 from thermalctl.config.units import to_canonical
+from thermalctl.examples import DEFAULT_EXAMPLE, UnknownExampleError, example_path, profiles_dir
+from thermalctl.examples import maps_dir as shipped_maps_dir
 from thermalctl.models.signals import UnknownSignalError, spec
 
 __all__ = [
     "DEFAULT_MAPS_DIR",
     "DEFAULT_SITE",
+    "MAPS_FOLDER",
     "ConfigError",
     "ConfigIssue",
     "Site",
@@ -31,13 +34,18 @@ __all__ = [
     "load_hardware_map",
     "load_site",
     "load_site_profile",
+    "map_search_dirs",
     "register_range",
+    "site_path",
     "validate_files",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_MAPS_DIR = REPO_ROOT / "hardware_maps"
-DEFAULT_SITE = REPO_ROOT / "site_profiles" / "exmouth_pool.yaml"
+#: The hardware maps that ship with thermalctl: the last place a ``map:`` name is sought.
+DEFAULT_MAPS_DIR = shipped_maps_dir()
+#: The shipped example site the commands use when no ``--site`` is given.
+DEFAULT_SITE = profiles_dir() / f"{DEFAULT_EXAMPLE}.yaml"
+#: The folder beside a profile where its own hardware maps are sought first.
+MAPS_FOLDER = "hardware_maps"
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -210,10 +218,11 @@ _UNION_TAGS = {"pool", "dhw", "space_heating"}
 
 
 def load_hardware_map(
-    name_or_path: str | os.PathLike[str], maps_dir: Path | None = None
+    name_or_path: str | os.PathLike[str], maps_dir: Path | None = None,
+    profile_dir: Path | None = None,
 ) -> HardwareMap:
-    """Load a hardware map by file stem (looked up in ``maps_dir``) or by path."""
-    path = _resolve_map(str(name_or_path), maps_dir)
+    """Load a hardware map by file stem or by path (see :func:`map_search_dirs`)."""
+    path = _resolve_map(str(name_or_path), maps_dir, profile_dir)
     doc = _read_yaml(path)
     hw, issues = _validate(HardwareMap, doc)
     _raise_if_any([*doc.issues, *issues])
@@ -221,15 +230,42 @@ def load_hardware_map(
     return hw
 
 
-def _map_dirs(maps_dir: Path | None) -> list[Path]:
-    return [d for d in (maps_dir, _env_maps_dir(), DEFAULT_MAPS_DIR) if d is not None]
+def map_search_dirs(maps_dir: Path | None = None, profile_dir: Path | None = None
+                    ) -> list[Path]:
+    """Where a ``map:`` file stem is sought, first match wins.
+
+    ``maps_dir`` when given; beside the profile: ``<profile folder>/hardware_maps`` (what
+    ``thermalctl init`` writes) and ``<profile folder>/../hardware_maps`` (the repository's
+    ``site_profiles/`` + ``hardware_maps/``); ``$THERMALCTL_MAPS_DIR``; last, the maps that
+    ship with thermalctl. A user's own map of the same name so overrides a shipped one.
+    """
+    beside = ([profile_dir / MAPS_FOLDER, profile_dir.parent / MAPS_FOLDER]
+              if profile_dir is not None else [])
+    dirs: list[Path] = []
+    for d in (maps_dir, *beside, _env_maps_dir(), DEFAULT_MAPS_DIR):
+        if d is not None and all(not _same_dir(d, seen) for seen in dirs):
+            dirs.append(d)
+    return dirs
 
 
-def _resolve_map(name: str, maps_dir: Path | None) -> Path:
+def _same_dir(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
+
+
+def _map_dirs(maps_dir: Path | None, profile_dir: Path | None = None) -> list[Path]:
+    return map_search_dirs(maps_dir, profile_dir)
+
+
+def _names_a_file(name: str) -> bool:
+    """A ``map:`` value that names a file (``maps/meter.yaml``) rather than a file stem."""
+    return Path(name).suffix in (".yaml", ".yml") or "/" in name or os.sep in name
+
+
+def _resolve_map(name: str, maps_dir: Path | None, profile_dir: Path | None = None) -> Path:
     candidate = Path(name)
-    if candidate.suffix in (".yaml", ".yml") and candidate.exists():
-        return candidate
-    dirs = _map_dirs(maps_dir)
+    if _names_a_file(name):  # relative to the profile that names it, else to the caller
+        return candidate if profile_dir is None else profile_dir / candidate
+    dirs = _map_dirs(maps_dir, profile_dir)
     for d in dirs:
         for suffix in (".yaml", ".yml"):
             p = d / f"{name}{suffix}"
@@ -238,9 +274,9 @@ def _resolve_map(name: str, maps_dir: Path | None) -> Path:
     return dirs[0] / f"{name}.yaml"
 
 
-def available_maps(maps_dir: Path | None = None) -> list[str]:
-    """File stems of the hardware maps a profile can name."""
-    stems = {f.stem for d in _map_dirs(maps_dir) if d.is_dir()
+def available_maps(maps_dir: Path | None = None, profile_dir: Path | None = None) -> list[str]:
+    """File stems of the hardware maps a profile (in ``profile_dir``) can name."""
+    stems = {f.stem for d in _map_dirs(maps_dir, profile_dir) if d.is_dir()
              for f in [*d.glob("*.yaml"), *d.glob("*.yml")]}
     return sorted(stems)
 
@@ -258,9 +294,22 @@ def expected_unit(signal: str) -> str | None:
         return None
 
 
+def site_path(name_or_path: str | os.PathLike[str]) -> Path:
+    """The profile a ``--site`` argument means: a file (relative to the working directory)
+    or, when no such file exists, the shipped example of that name (``exmouth_pool``)."""
+    path = Path(name_or_path)
+    if path.exists() or _names_a_file(str(name_or_path)):
+        return path
+    try:
+        return example_path(str(name_or_path))
+    except UnknownExampleError as exc:
+        raise ConfigError([ConfigIssue(str(path), "", (
+            f"cannot read file: no such file in {Path.cwd()}, and {exc}"))]) from exc
+
+
 def load_site_profile(path: str | os.PathLike[str]) -> SiteProfile:
     """Load and validate a site profile alone (its hardware maps are not read)."""
-    doc = _read_yaml(Path(path))
+    doc = _read_yaml(site_path(path))
     profile, issues = _validate(SiteProfile, doc)
     _raise_if_any([*doc.issues, *issues])
     assert profile is not None
@@ -273,11 +322,9 @@ def load_site(path: str | os.PathLike[str] | None = None, maps_dir: Path | None 
     Raises :class:`ConfigError` listing every problem of the profile, its bindings and
     its maps in one pass, sorted by line.
     """
-    p = Path(path) if path is not None else DEFAULT_SITE
+    p = site_path(path) if path is not None else DEFAULT_SITE
     doc = _read_yaml(p)
     profile, issues = _validate(SiteProfile, doc)
-    if maps_dir is None and (p.parent.parent / "hardware_maps").is_dir():
-        maps_dir = p.parent.parent / "hardware_maps"
     maps, binding_issues = _check_bindings(doc, maps_dir)
     _raise_if_any([*doc.issues, *issues, *binding_issues])
     assert profile is not None
@@ -312,12 +359,18 @@ def _check_bindings(doc: _Doc, maps_dir: Path | None
         if not isinstance(dev, dict) or not isinstance(dev.get("map"), str):
             continue
         map_name = dev["map"]
-        path = _resolve_map(map_name, maps_dir)
+        here = doc.path.parent
+        path = _resolve_map(map_name, maps_dir, here)
+        if not path.exists() and _names_a_file(map_name):
+            issues.append(_issue(doc, ["devices", i, "map"], (
+                f"hardware map file {str(path)!r} not found (a path in a profile is "
+                "relative to the profile's folder)")))
+            continue
         if not path.exists():
             issues.append(_issue(doc, ["devices", i, "map"], (
                 f"hardware map {map_name!r} not found (looked in "
-                f"{', '.join(str(d) for d in _map_dirs(maps_dir))}); available: "
-                f"{', '.join(available_maps(maps_dir)) or 'none'}")))
+                f"{', '.join(str(d) for d in _map_dirs(maps_dir, here))}); available: "
+                f"{', '.join(available_maps(maps_dir, here)) or 'none'}")))
             continue
         try:
             hw = load_hardware_map(path)
@@ -406,8 +459,8 @@ def validate_files(paths: Iterable[str | os.PathLike[str]]) -> list[ConfigIssue]
     """
     issues: list[ConfigIssue] = []
     for path in paths:
-        p = Path(path)
         try:
+            p = site_path(path)
             doc = _read_yaml(p)
             if "registers" in doc.data:
                 load_hardware_map(p)
