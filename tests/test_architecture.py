@@ -91,6 +91,8 @@ RULES: tuple[Rule, ...] = (
          ("thermalctl.runtime", "thermalctl.adapters"), ("thermalctl.adapters.modbus_codec",)),
     Rule("config and points import no layer above the pure core", ("config", "points"),
          (*IMPURE_THERMALCTL, "thermalctl.control")),
+    Rule("examples (shipped data) import nothing of thermalctl", ("examples",),
+         ("thermalctl",), ("thermalctl.examples",)),
 )  # fmt: skip
 
 
