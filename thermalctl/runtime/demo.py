@@ -123,7 +123,6 @@ async def run_demo(site: Site, opts: DemoOptions) -> dict[str, Any]:
     sim.initialise_actuators()
     controller = Controller(site, store, make_policy(opts.policy, site), clock)
     controller.audit = audit
-    controller.alarm_sources.append(store.failure_alarms)
     services = await start_services(controller)
     upkeep = StoreUpkeep(site.profile, store, audit, clock, lambda: services.shipper is not None)
     audit.record("start", source="cli", site=site.profile.site.id, policy=opts.policy,

@@ -99,7 +99,6 @@ async def run_site(site: Site, args: argparse.Namespace, stop: asyncio.Event) ->
     clock = WallClock()
     controller = Controller(site, store, make_policy(args.policy, site), clock)
     controller.audit = audit
-    controller.alarm_sources.append(store.failure_alarms)
     reporter = MonthlyReporter(profile, store, clock)
     services = await start_services(controller)
     upkeep = StoreUpkeep(profile, store, audit, clock, lambda: services.shipper is not None)
