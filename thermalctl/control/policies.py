@@ -159,6 +159,7 @@ class PlanningPolicy:
             price_eur_per_kwh=time_of_use_price(p.prices, mids, p.site.timezone),
             tank_top_above_mean_k=top_above_mean,
             setpoint_c={sink.id: settings.setpoint_c(sink) for sink in p.sinks},
+            loop_supply_temp_c=state.value("loop.supply_temp_c", stale),
         )
         arrays = [fc.ambient_c, *fc.must_run_w.values(), *fc.arrivals_kwh.values()]
         arrays += [a for pair in losses.values() for a in pair]

@@ -9,20 +9,33 @@ kW, kWh, degC, K and hours; ``dt`` is the step length [h].
 ==================  =================================================================
 family              rows per step ``k`` (and what its update sets)
 ==================  =================================================================
-HeatBalance         sum_g cf_g (must_g + P_g) = sum_s Q_s + D + loop loss + V
+HeatBalance         sum_g cf_g (must_g + P_g) = sum_s e_s Q_s + D + UA (L_k - T_room) + V
+                    + C_loop (L_k - L_{k-1}) / dt   (loop storage)
 Backlog             B_k = B_{k-1} + arrivals_k - dt P_k (P bounds, electricity cost)
 Deadlines           B_k - LATE_k <= work not yet due at the end of step k
 Ramps               |(must + P)_k - (must + P)_{k-1}| <= ramp dt (only where it binds)
 SinkDynamics        C_s (T_k - T_{k-1}) = dt (Q + BK - loss(T_{k-1}))
 Comfort             T_k + LO_k >= low_s,  T_k - HI_k <= band_high_s
-HxCapacity          Q_k <= k_hx (T_loop_max - offset_s - T_{k-1})
+HxCapacity          e_i Q_i <= a_i (H_i - inlet_i), the hot inlet ``H_i`` of exchanger
+                    i: rack outlet ``L + sum cf (must + P) / C`` less what the ones
+                    before it took (series), or the rack outlet (parallel)
+HeatCap             Q_k + c_k T_{k-1} <= r_k (space heating: the room valves)
 DrawTopUp           BK_k >= w_k (T_draw - T_k) (the boiler downstream tops up draws)
-DumpCapacity        (no rows) D_k <= dry-cooler capacity at the supply set point
+DumpCapacity        D_k <= a_d (rack outlet - sum e Q / C - T_air)
+RackOutlet          L_k + cf_g (must_g + P_g) / C_g <= outlet limit of group g
 ==================  =================================================================
 
 Here ``P`` is deferrable power, ``B`` backlog, ``Q`` sink heat, ``BK`` backup heat,
-``T`` the planned sink temperature, ``LO``/``HI`` comfort slacks, ``D`` dump, ``V``
-unplaced heat (see :class:`~thermalctl.control.planner.layout.Var` for the names).
+``T`` the planned sink temperature, ``L`` the loop supply (rack inlet) temperature
+(at most the racks' inlet limit less the margin), ``LO``/``HI`` comfort slacks, ``D``
+dump, ``V`` unplaced heat (see :class:`~thermalctl.control.planner.layout.Var` for the
+names); ``a = eps C_min`` of each exchanger and of the dry cooler, ``C`` the loop's
+capacity rate, ``e_s`` the share of a sink's heat taken from the loop (1, or
+``1 - 1/COP`` behind a heat pump, whose electricity is priced), all from
+:class:`~thermalctl.models.loop.HeatLoopModel`, the same the plant steps with.
+Everything is linear in the decisions; the heat-pump COP and each sink's exchanger
+inlet (the heating curve's return, a tank's coil) are linearised at the current state
+and the forecast.
 """
 
 from __future__ import annotations
@@ -70,6 +83,8 @@ TERMINAL_HEAT_VALUE_FRACTION = 0.9
 #: Tie-breaker preferring earlier over later for equal cost [EUR per kWh per step]:
 #: 1e-4 EUR/kWh over 96 steps is < 0.01 EUR/kWh, far below every real price difference.
 EARLY_TIE_BREAK_EUR_PER_KWH_STEP = 1e-4
+#: Lowest loop supply temperature the plan may use [degC] (water, no glycol).
+LOOP_LOWEST_C = 2.0
 #: Dry-cooler fan electricity per unit of heat rejected at design [-] (fan laws give less at
 #: part load; 2 % is a typical full-load figure for adiabatic-free dry coolers).
 DUMP_FAN_KW_PER_KW = 0.02
@@ -88,6 +103,20 @@ class Replan:
     facility_factor: float
     #: Must-run rack power per group and step [kW].
     must_run_kw: dict[str, Array]
+    #: Mid-step times [s].
+    mids_s: Array
+    #: Share of each sink's heat taken from the loop per step [-] (1 without heat pump).
+    extraction: dict[str, Array]
+    #: Heat-pump COP per step, for sinks behind a heat pump [-].
+    cop: dict[str, Array]
+    #: Loop supply temperature now [degC].
+    loop_supply_c: float
+
+    def captured_must_kw(self, model: PlannerModel) -> Array:
+        """Captured heat of the must-run load per step [kW]."""
+        return np.asarray(sum(
+            g.capture_fraction * self.must_run_kw[g.id] for g in model.profile.rack_groups
+        ), dtype=float)
 
     def setpoint_c(self, model: SinkModel) -> float:
         """The set point in force for a sink (the operator's, else the profile's) [degC]."""
@@ -123,33 +152,69 @@ def _set_equal(data: LpData, rows: slice, rhs: Array) -> None:
     data.row_upper[rows] = rhs
 
 
-class HeatBalance:
-    """Captured heat must go somewhere: a sink, the dump, loop losses, or (priced) nowhere.
+def _loop_kw_per_k(site: PlannerSite) -> float:
+    """Loop capacity rate [kW/K]."""
+    return site.loop.capacity_rate_w_per_k / 1e3
 
-    The loop loss is taken at the supply set point. Where must-run heat alone is below
-    the loop loss the right-hand side is held at zero: the plan is not forced to run
-    deferrable work to keep the loop warm (the loop simply floats down).
-    """
+
+def _add_hot_inlet(b: Builder, site: PlannerSite, row: int, factor: float,
+                   before: tuple[str, ...], tag_name: str) -> None:
+    """Entries of ``-factor * H`` on ``row`` (each step): ``H`` is the water reaching an
+    exchanger, the rack outlet ``L + sum cf P / C`` less the extraction of ``before``;
+    predecessor entries are tagged ``(tag_name, sink)`` (their share ``e`` changes)."""
+    ks = b.steps
+    c = _loop_kw_per_k(site)
+    b.entries(row + ks, b.col(Var.LOOP_SUPPLY_C) + ks, -factor)
+    for g in site.profile.rack_groups:
+        b.entries(row + ks, b.col(Var.DEFERRABLE_KW, g.id) + ks, -factor * g.capture_fraction / c)
+    for sink_id in before:
+        b.entries(row + ks, b.col(Var.SINK_HEAT_KW, sink_id) + ks, factor / c,
+                  tag=(tag_name, sink_id))
+
+
+def _before(site: PlannerSite, sink_id: str) -> tuple[str, ...]:
+    """Sinks whose exchangers the water passes before ``sink_id``'s (series only)."""
+    if site.loop.topology == "parallel":
+        return ()
+    order = site.loop.order
+    return order[: order.index(sink_id)]
+
+
+class HeatBalance:
+    """Captured heat goes to a sink, the dump, the pipes, the loop's own mass, or
+    (priced) nowhere: ``sum cf (must + P) - sum e Q - D - V - UA L_k - C (L_k - L_{k-1})/dt
+    = -UA T_room`` (loss at the supply temperature, as in the plant)."""
 
     def build_rows(self, b: Builder, site: PlannerSite) -> None:
         row = b.add_rows(Row.HEAT_BALANCE)
-        ks = b.steps
+        ks, later = b.steps, b.later
         for g in site.profile.rack_groups:
             b.entries(row + ks, b.col(Var.DEFERRABLE_KW, g.id) + ks, g.capture_fraction)
         for sink in site.profile.sinks:
-            b.entries(row + ks, b.col(Var.SINK_HEAT_KW, sink.id) + ks, -1.0)
+            b.entries(row + ks, b.col(Var.SINK_HEAT_KW, sink.id) + ks, -1.0,
+                      tag=(Row.HEAT_BALANCE, sink.id))
         b.entries(row + ks, b.col(Var.DUMP_KW) + ks, -1.0)
         b.entries(row + ks, b.col(Var.UNPLACED_KW) + ks, -1.0)
+        store = site.loop.capacity_j_per_k / 3.6e6 / site.settings.step_h
+        ua = site.loop.loss_ua_w_per_k / 1e3
+        loop = b.col(Var.LOOP_SUPPLY_C)
+        b.entries(row + ks, loop + ks, -(store + ua))
+        b.entries(row + later, loop + later - 1, store)
 
     def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
-        loop = model.site.loop
-        captured_must_kw = sum(
-            g.capture_fraction * replan.must_run_kw[g.id] for g in model.profile.rack_groups
-        )
-        loop_loss_kw = loop.loss_w(loop.supply_setpoint_c) / 1e3
-        rhs = np.minimum(0.0, loop_loss_kw - np.asarray(captured_must_kw, dtype=float))
-        _set_equal(data, model.layout.row(Row.HEAT_BALANCE), rhs)
-        data.cost[model.layout.col(Var.UNPLACED_KW)] = replan.dt_h * PRICE_UNPLACED_EUR_PER_KWH
+        site = model.site
+        lay = model.layout
+        store = site.loop.capacity_j_per_k / 3.6e6 / replan.dt_h
+        ua = site.loop.loss_ua_w_per_k / 1e3
+        rhs = -ua * site.loop.plant_room_temp_c - replan.captured_must_kw(model)
+        rhs[0] -= store * replan.loop_supply_c
+        _set_equal(data, lay.row(Row.HEAT_BALANCE), rhs)
+        data.cost[lay.col(Var.UNPLACED_KW)] = replan.dt_h * PRICE_UNPLACED_EUR_PER_KWH
+        loop = lay.col(Var.LOOP_SUPPLY_C)
+        data.col_lower[loop] = LOOP_LOWEST_C
+        data.col_upper[loop] = model.loop_max_c
+        for sink_id in site.sink_models:
+            data.dynamic_values[(Row.HEAT_BALANCE, sink_id)] = -replan.extraction[sink_id]
 
 
 class Backlog:
@@ -330,35 +395,112 @@ class Comfort:
             )
             data.cost[lay.col(Var.BELOW_LOW_K, sink_id)] = dt * below_price
             data.cost[lay.col(Var.ABOVE_HIGH_K, sink_id)] = dt * PRICE_COMFORT_EUR_PER_K_H
-            data.row_lower[lay.row(Row.COMFORT_LOW, sink_id)] = sm.planning_low_c(
-                replan.setpoint_c(sm)
+            data.row_lower[lay.row(Row.COMFORT_LOW, sink_id)] = sm.planning_low_profile_c(
+                replan.mids_s, replan.setpoint_c(sm)
             )
-            data.row_upper[lay.row(Row.COMFORT_HIGH, sink_id)] = sm.sink.band_high_c
+            data.row_upper[lay.row(Row.COMFORT_HIGH, sink_id)] = sm.band_high_profile_c(
+                replan.mids_s
+            )
 
 
 class HxCapacity:
-    """A sink's plate exchanger passes at most ``k_hx`` per kelvin between the highest
-    loop temperature the planner allows and the sink side's inlet (the planned
-    temperature plus the model's HX offset)."""
+    """Each sink's exchanger passes at most ``a (H - inlet)``: ``H`` the water reaching
+    it (the topology's), ``inlet`` its sink side (the sink model's line in the planned
+    temperature, or a heat pump's evaporating temperature). At a step whose sink-side
+    inlet is fixed and above the hottest water the loop can bring, the inlet is held
+    at that water (the exchanger then passes only what deferrable work adds)."""
 
     def build_rows(self, b: Builder, site: PlannerSite) -> None:
         ks, later = b.steps, b.later
         for sink_id in site.sink_models:
-            hx_kw_per_k = site.loop.exchangers[sink_id].duty_w_per_k / 1e3
+            ex = site.loop.exchangers[sink_id]
+            a = ex.duty_w_per_k / 1e3
             row = b.add_rows(Row.HX_CAPACITY, sink_id)
-            b.entries(row + ks, b.col(Var.SINK_HEAT_KW, sink_id) + ks, 1.0)
-            b.entries(row + later, b.col(Var.SINK_TEMP_C, sink_id) + later - 1, hx_kw_per_k)
+            b.entries(row + ks, b.col(Var.SINK_HEAT_KW, sink_id) + ks, 1.0,
+                      tag=(Row.HX_CAPACITY, sink_id))
+            _add_hot_inlet(b, site, row, a, _before(site, sink_id), f"{Row.HX_CAPACITY}:{sink_id}")
+            b.entries(row + ks, b.col(Var.HX_EXCESS_K, sink_id) + ks, -a)
+            if ex.heat_pump is None:
+                # The inlet's slope on the planned sink temperature (tagged: 0 or 1).
+                b.entries(row + later, b.col(Var.SINK_TEMP_C, sink_id) + later - 1, a,
+                          tag=(f"{Row.HX_CAPACITY}:slope", sink_id))
 
     def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
-        n = model.layout.horizon_steps
-        for sink_id, sm in model.site.sink_models.items():
-            hx_kw_per_k = model.site.loop.exchangers[sink_id].duty_w_per_k / 1e3
+        site = model.site
+        c = _loop_kw_per_k(site)
+        hottest = model.loop_max_c + replan.captured_must_kw(model) / c
+        ambient = np.asarray(replan.inputs.ambient_c, dtype=float)
+        for sink_id, sm in site.sink_models.items():
+            ex = site.loop.exchangers[sink_id]
+            a = ex.duty_w_per_k / 1e3
             t_init = replan.sink_temp_c(sm)
-            offset_k = sm.planning_hx_offset_k(replan.planned_on_mean(sm))
-            ceiling_c = max(model.loop_max_c - offset_k, t_init)
-            rhs = np.full(n, hx_kw_per_k * ceiling_c)
-            rhs[0] = hx_kw_per_k * max(0.0, ceiling_c - t_init)
+            if ex.heat_pump is not None:
+                offset = np.full(hottest.size, ex.heat_pump.evaporating_temp_c)
+                slope = 0.0
+            else:
+                offset, slope = sm.hx_inlet_line_c(
+                    replan.mids_s, ambient, replan.planned_on_mean(sm)
+                )
+                offset = np.asarray(offset, dtype=float)
+                data.dynamic_values[(f"{Row.HX_CAPACITY}:slope", sink_id)] = np.full(
+                    hottest.size - 1, a * slope
+                )
+            inlet = offset.copy()
+            inlet[0] += slope * t_init
+            if slope == 0.0:
+                inlet = np.minimum(inlet, hottest)
+            else:
+                inlet[0] = min(inlet[0], hottest[0])
+            rhs = a * (replan.captured_must_kw(model) / c - inlet)
+            if ex.heat_pump is not None:
+                cols = model.layout.col(Var.SINK_HEAT_KW, sink_id)
+                data.col_upper[cols] = np.minimum(
+                    data.col_upper[cols], ex.heat_pump.max_heat_w / 1e3
+                )
             data.row_upper[model.layout.row(Row.HX_CAPACITY, sink_id)] = rhs
+            data.cost[model.layout.col(Var.HX_EXCESS_K, sink_id)] = (
+                replan.dt_h * a * PRICE_UNPLACED_EUR_PER_KWH
+            )
+            data.dynamic_values[(Row.HX_CAPACITY, sink_id)] = replan.extraction[sink_id]
+            for before in _before(site, sink_id):
+                data.dynamic_values[(f"{Row.HX_CAPACITY}:{sink_id}", before)] = (
+                    a / c * replan.extraction[before]
+                )
+
+
+class HeatCap:
+    """A sink that takes at most what its own circuit draws (space heating: the curve's
+    heat, throttled by the room valves over their band above the set point):
+    ``Q_k <= cap_k`` and ``Q_k + c_k T_{k-1} <= r_k`` (``c`` tagged)."""
+
+    def build_rows(self, b: Builder, site: PlannerSite) -> None:
+        ks, later = b.steps, b.later
+        for sink_id, sm in site.sink_models.items():
+            if not _has_heat_cap(sm):
+                continue
+            row = b.add_rows(Row.HEAT_CAP, sink_id)
+            b.entries(row + ks, b.col(Var.SINK_HEAT_KW, sink_id) + ks, 1.0)
+            b.entries(row + later, b.col(Var.SINK_TEMP_C, sink_id) + later - 1, 0.0,
+                      tag=(Row.HEAT_CAP, sink_id))
+
+    def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
+        ambient = np.asarray(replan.inputs.ambient_c, dtype=float)
+        for sink_id, sm in model.site.sink_models.items():
+            line = sm.heat_cap_line_w(replan.mids_s, ambient, replan.setpoint_c(sm))
+            if line is None:
+                continue
+            cap_w, rhs_w, slope_w = (np.asarray(v, dtype=float) / 1e3 for v in line)
+            cols = model.layout.col(Var.SINK_HEAT_KW, sink_id)
+            data.col_upper[cols] = np.minimum(data.col_upper[cols], cap_w)
+            rhs = rhs_w.copy()
+            rhs[0] -= slope_w[0] * replan.sink_temp_c(sm)
+            data.row_upper[model.layout.row(Row.HEAT_CAP, sink_id)] = np.maximum(rhs, 0.0)
+            data.dynamic_values[(Row.HEAT_CAP, sink_id)] = slope_w[1:]
+
+
+def _has_heat_cap(sm: SinkModel) -> bool:
+    one = np.zeros(1)
+    return sm.heat_cap_line_w(one, one, sm.sink.setpoint_c) is not None
 
 
 class DrawTopUp:
@@ -392,19 +534,64 @@ class DrawTopUp:
 
 
 class DumpCapacity:
-    """The dry cooler rejects at most its capacity with the loop at its supply set point
-    (air side included, :class:`~thermalctl.models.loop.HeatLoopModel`); its fans cost
-    electricity."""
+    """The dry cooler rejects at most ``a_d (W - T_air)``, ``W`` the water reaching it
+    (rack outlet less every exchanger's extraction); its fans cost electricity."""
+
+    def build_rows(self, b: Builder, site: PlannerSite) -> None:
+        ks = b.steps
+        a = site.loop.dump_w_per_k / 1e3
+        row = b.add_rows(Row.DUMP_CAPACITY)
+        b.entries(row + ks, b.col(Var.DUMP_KW) + ks, 1.0)
+        _add_hot_inlet(b, site, row, a, site.loop.order, Row.DUMP_CAPACITY)
+
+    def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
+        site = model.site
+        a = site.loop.dump_w_per_k / 1e3
+        c = _loop_kw_per_k(site)
+        ambient_c = np.asarray(replan.inputs.ambient_c, dtype=float)
+        rhs = a * (replan.captured_must_kw(model) / c - ambient_c)
+        data.row_upper[model.layout.row(Row.DUMP_CAPACITY)] = rhs
+        for sink_id in site.loop.order:
+            data.dynamic_values[(Row.DUMP_CAPACITY, sink_id)] = a / c * replan.extraction[sink_id]
+        dump = model.layout.col(Var.DUMP_KW)
+        data.cost[dump] = replan.dt_h * replan.price_eur_per_kwh * DUMP_FAN_KW_PER_KW
+
+
+class RackOutlet:
+    """Each rack group's coolant outlet stays within its limit:
+    ``L_k + cf_g (must_g + P_g) / C_g <= outlet limit`` (``C_g`` its share of the flow)."""
+
+    def build_rows(self, b: Builder, site: PlannerSite) -> None:
+        ks = b.steps
+        c = _loop_kw_per_k(site)
+        for g in site.profile.rack_groups:
+            c_g = c * site.loop.flow_shares[g.id]
+            row = b.add_rows(Row.RACK_OUTLET, g.id)
+            b.entries(row + ks, b.col(Var.LOOP_SUPPLY_C) + ks, 1.0)
+            b.entries(row + ks, b.col(Var.DEFERRABLE_KW, g.id) + ks, g.capture_fraction / c_g)
+
+    def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
+        site = model.site
+        c = _loop_kw_per_k(site)
+        margin = model.settings.loop_margin_k
+        for g in model.profile.rack_groups:
+            c_g = c * site.loop.flow_shares[g.id]
+            rise = g.capture_fraction * replan.must_run_kw[g.id] / c_g
+            data.row_upper[model.layout.row(Row.RACK_OUTLET, g.id)] = (
+                g.coolant_outlet_limit_c - margin - rise
+            )
+
+
+class HeatPumpElectricity:
+    """Electricity of the heat pumps behind sink exchangers: ``Q / COP`` at the price."""
 
     def build_rows(self, b: Builder, site: PlannerSite) -> None:
         return None
 
     def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
-        loop = model.site.loop
-        dump = model.layout.col(Var.DUMP_KW)
-        ambient_c = np.asarray(replan.inputs.ambient_c, dtype=float)
-        data.col_upper[dump] = loop.dump_capacity_profile_w(loop.supply_setpoint_c, ambient_c) / 1e3
-        data.cost[dump] = replan.dt_h * replan.price_eur_per_kwh * DUMP_FAN_KW_PER_KW
+        for sink_id, cop in replan.cop.items():
+            cols = model.layout.col(Var.SINK_HEAT_KW, sink_id)
+            data.cost[cols] += replan.dt_h * replan.price_eur_per_kwh / cop
 
 
 #: Every family, in row order.
@@ -416,6 +603,9 @@ FAMILIES: tuple[ConstraintFamily, ...] = (
     SinkDynamics(),
     Comfort(),
     HxCapacity(),
+    HeatCap(),
     DrawTopUp(),
     DumpCapacity(),
+    RackOutlet(),
+    HeatPumpElectricity(),
 )

@@ -49,6 +49,12 @@ class Var:
     DUMP_KW = "dump_kw"
     #: Captured heat that fits neither a sink nor the dump [kW] (slack).
     UNPLACED_KW = "unplaced_kw"
+    #: Loop supply (rack inlet) temperature at the end of each step [degC].
+    LOOP_SUPPLY_C = "loop_supply_c"
+    #: How far a sink's exchanger inlet lies above the hottest water the loop brings [K]
+    #: (slack, priced: keeps the plan feasible when a sink is hotter than the loop, e.g.
+    #: a tank after its legionella cycle).
+    HX_EXCESS_K = "hx_excess_k"
 
 
 class Row:
@@ -62,7 +68,10 @@ class Row:
     COMFORT_LOW = "comfort_low"
     COMFORT_HIGH = "comfort_high"
     HX_CAPACITY = "hx_capacity"
+    HEAT_CAP = "heat_cap"
     DRAW_TOP_UP = "draw_top_up"
+    DUMP_CAPACITY = "dump_capacity"
+    RACK_OUTLET = "rack_outlet"
 
 
 @dataclass

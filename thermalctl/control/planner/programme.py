@@ -95,6 +95,9 @@ class PlanInputs:
         Set point in force per sink [degC] (the operator's,
         :meth:`thermalctl.control.settings.OperatorSettings.setpoint_c`); a sink not
         listed plans on its profile's.
+    loop_supply_temp_c : float, optional
+        Measured loop supply (rack inlet) temperature [degC]: the loop's stored heat at
+        the start and the heat pumps' source temperature; default the supply set point.
     """
 
     start_s: float
@@ -109,6 +112,7 @@ class PlanInputs:
     price_eur_per_kwh: Array
     tank_top_above_mean_k: Mapping[str, float] = field(default_factory=dict)
     setpoint_c: Mapping[str, float] = field(default_factory=dict)
+    loop_supply_temp_c: float | None = None
 
 
 @dataclass(frozen=True)
@@ -265,11 +269,13 @@ def build(profile: SiteProfile, settings: PlannerSettings | None = None) -> Plan
             b.add_cols(name, g.id)
     for sink in profile.sinks:
         for name in (
-            Var.SINK_HEAT_KW, Var.BACKUP_KW, Var.SINK_TEMP_C, Var.BELOW_LOW_K, Var.ABOVE_HIGH_K
+            Var.SINK_HEAT_KW, Var.BACKUP_KW, Var.SINK_TEMP_C, Var.BELOW_LOW_K, Var.ABOVE_HIGH_K,
+            Var.HX_EXCESS_K,
         ):
             b.add_cols(name, sink.id)
     b.add_cols(Var.DUMP_KW)
     b.add_cols(Var.UNPLACED_KW)
+    b.add_cols(Var.LOOP_SUPPLY_C)
     for family in FAMILIES:
         family.build_rows(b, site)
     prices = {sink.id: backup_price_eur_per_kwh(sink, profile) for sink in profile.sinks}
@@ -303,15 +309,43 @@ def update(model: PlannerModel, inputs: PlanInputs) -> LpData:
         row_upper=np.full(lay.n_rows, INF),
         dynamic_values={},
     )
+    site = model.site
+    s = model.settings
+    n = lay.horizon_steps
+    mids: Array = np.asarray(inputs.start_s + s.step_s * (np.arange(n) + 0.5), dtype=np.float64)
+    must_kw = {
+        g.id: np.asarray(inputs.must_run_w[g.id], dtype=float) / 1e3
+        for g in model.profile.rack_groups
+    }
+    supply = (
+        site.loop.supply_setpoint_c if inputs.loop_supply_temp_c is None
+        else float(inputs.loop_supply_temp_c)
+    )
+    extraction = {sink_id: np.ones(n) for sink_id in site.sink_models}
+    cops: dict[str, Array] = {}
+    for sink_id, ex in site.loop.exchangers.items():
+        if ex.heat_pump is None:
+            continue
+        # Linearised at the present state: the source is the rack outlet now (must-run
+        # heat at the present supply), the sink's supply temperature from the forecast.
+        sm = site.sink_models[sink_id]
+        captured_kw = sum(g.capture_fraction * must_kw[g.id][0] for g in model.profile.rack_groups)
+        source_c = supply + captured_kw * 1e3 / site.loop.capacity_rate_w_per_k
+        setpoint = float(inputs.setpoint_c.get(sink_id, sm.sink.setpoint_c))
+        hot_c = sm.supply_temp_profile_c(mids, np.asarray(inputs.ambient_c, float), setpoint)
+        cop = np.array([ex.cop(float(h), source_c) for h in hot_c])
+        cops[sink_id] = cop
+        extraction[sink_id] = 1.0 - 1.0 / cop
     replan = Replan(
         inputs=inputs,
-        dt_h=model.settings.step_h,
+        dt_h=s.step_h,
         price_eur_per_kwh=np.asarray(inputs.price_eur_per_kwh, dtype=float),
         facility_factor=1.0 + model.profile.reporting.ups_loss_fraction,
-        must_run_kw={
-            g.id: np.asarray(inputs.must_run_w[g.id], dtype=float) / 1e3
-            for g in model.profile.rack_groups
-        },
+        must_run_kw=must_kw,
+        mids_s=mids,
+        extraction=extraction,
+        cop=cops,
+        loop_supply_c=supply,
     )
     for family in FAMILIES:
         family.update(data, model, replan)
