@@ -4,8 +4,11 @@
 Fills a fresh local store with a backlog shaped like the pool site (5 devices,
 ``--readings`` readings per ``--tick-s`` tick, plus one decision and one ledger row per
 tick), starts a VictoriaMetrics on a free 127.0.0.1 port in a temporary directory
-(or uses ``--url``), ships everything with :class:`OutboxShipper` and prints points per
-second and the drain time of the backlog; it then checks every point arrived.
+(or uses ``--url``) with ``-dedup.minScrapeInterval=1ms`` as docs/telemetry.md asks,
+ships everything with :class:`OutboxShipper` (the confirmed-cursor shipper: it asks the
+server's ``/metrics`` for its process before the first batch and when a batch's
+persistence horizon has passed) and prints points per second and the drain time of the
+backlog; it then checks every point arrived exactly once.
 
     .venv/bin/python tools/bench_influx.py               # 24 h of the pool site
     .venv/bin/python tools/bench_influx.py --hours 1 --batch-size 5000
@@ -67,7 +70,8 @@ def start_vm(root: Path) -> tuple[subprocess.Popen[bytes], str]:
                          "and no --url given")
     port = free_port()
     proc = subprocess.Popen([binary, f"-httpListenAddr=127.0.0.1:{port}",
-                             f"-storageDataPath={root}", "-loggerLevel=ERROR"],
+                             f"-storageDataPath={root}", "-loggerLevel=ERROR",
+                             "-dedup.minScrapeInterval=1ms"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
@@ -124,7 +128,8 @@ def main() -> int:
             print(f"drained {shipped} rows ({shipper.written_lines} points) in {elapsed:.1f} s: "
                   f"{shipper.written_lines / elapsed:,.0f} points/s, batch {args.batch_size}")
             print(f"a 24 h backlog of this site drains in about "
-                  f"{elapsed * 24.0 / args.hours:.0f} s")
+                  f"{elapsed * 24.0 / args.hours:.0f} s (rows sent again: "
+                  f"{shipper.resent_rows}, restarts seen: {shipper.rewinds})")
             got = count(url, f'{{__name__="reading_value",site="{SITE}"}}')
             print(f"check: {got} of {store.count('readings')} readings in the server"
                   f"{'' if got == store.count('readings') else '  MISMATCH'}")
