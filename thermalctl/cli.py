@@ -1,7 +1,11 @@
-"""``thermalctl``: command-line interface.
+"""thermalctl: turn a small data centre's waste heat into useful heat.
 
-Every subcommand has ``--help``; those a machine reads take ``--json``; every
-error exits non-zero with a message on stderr.
+Every command has --help. Commands a machine reads take --json (one JSON
+document on stdout); -q silences progress on stderr. Errors exit non-zero with
+the reason on stderr.
+
+Start with: thermalctl demo (a simulated site on this machine), then
+thermalctl init DIR (an editable site of your own; thermalctl init --list).
 """
 
 from __future__ import annotations
@@ -18,11 +22,11 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from thermalctl import __version__
 from thermalctl.config.loader import DEFAULT_SITE, ConfigError, load_site, validate_files
+from thermalctl.runtime.paths import store_path
 
 __all__ = ["main"]
 
@@ -42,7 +46,12 @@ _FEATURE_COMMANDS: dict[str, tuple[str, str]] = {
         "fit pool / tank loss parameters from the store",
     ),
     "audit": ("thermalctl.runtime.audit_cli", "verify or list the audit trail beside the store"),
+    "init": ("thermalctl.runtime.init_cli", "write an editable starting site (profile and "
+             "hardware maps) into a folder; --list shows the examples"),
 }
+
+_STATE_DIR_HELP = ("folder for the store and the audit trail (default: $STATE_DIRECTORY "
+                   "under systemd, else ./var)")
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -78,7 +87,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         speed=args.speed,
         fast_period_s=args.tick,
         policy=args.policy,
-        store_path=Path(args.store) if args.store else None,
+        store_path=store_path(f"demo-{site.profile.site.id}", store=args.store,
+                              given_state_dir=args.state_dir),
         start=dt.datetime.fromisoformat(args.start).replace(tzinfo=dt.UTC)
         if args.start
         else DemoOptions.start,
@@ -134,10 +144,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="thermalctl", description=__doc__)
+    parser = argparse.ArgumentParser(prog="thermalctl", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"thermalctl {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("validate", help="validate site profiles and hardware maps")
     p.add_argument("files", nargs="*", help="YAML files (default: the embedded demo site)")
@@ -166,10 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["mpc", "baseline"],
         help="mpc (the planner, default) or baseline (today's thermostat)",
     )
-    p.add_argument("--store", help="local store path (default var/demo-<site>.sqlite)")
+    p.add_argument("--store", help="local store path (default <state dir>/demo-<site>.sqlite)")
+    p.add_argument("--state-dir", help=_STATE_DIR_HELP)
     p.add_argument("--start", help="simulated start, ISO date (UTC), default 2026-01-05")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.add_argument("--no-report", action="store_true", help="skip the HTML/PDF/CSV report")
     p.set_defaults(func=_cmd_demo)
 
@@ -181,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["baseline", "mpc"],
         help="baseline (thermostat, default) or mpc once you trust the plan",
     )
-    p.add_argument("--store", help="local store path (default var/<site>.sqlite)")
+    p.add_argument("--store", help="local store path (default <state dir>/<site>.sqlite)")
+    p.add_argument("--state-dir", help=_STATE_DIR_HELP)
     p.set_defaults(func=_cmd_run)
 
     for name, (module, help_text) in _FEATURE_COMMANDS.items():
@@ -193,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         mod.add_arguments(p)
         p.set_defaults(func=mod.run)
+    for p in sub.choices.values():  # every command takes -q (a module may define its own)
+        with contextlib.suppress(argparse.ArgumentError):
+            p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     return parser
 
 

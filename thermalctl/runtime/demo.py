@@ -31,6 +31,7 @@ from thermalctl.adapters.store import SIMULATED, LocalStore, StoreLock, StoreRef
 from thermalctl.config.loader import Site
 from thermalctl.runtime.app import ScaledClock, make_policy, percentile, run_scheduler
 from thermalctl.runtime.controller import Controller
+from thermalctl.runtime.paths import store_path
 from thermalctl.runtime.reporting import write_report
 from thermalctl.runtime.service import StoreUpkeep
 from thermalctl.runtime.services import start_services
@@ -83,8 +84,8 @@ def relocate_to_free_ports(site: Site) -> Site:
 
 
 def default_demo_store(site_id: str) -> Path:
-    """``var/demo-<site>.sqlite``: never the path ``thermalctl run`` uses by default."""
-    return Path("var") / f"demo-{site_id}.sqlite"
+    """``<state dir>/demo-<site>.sqlite``: never the path ``thermalctl run`` uses by default."""
+    return store_path(f"demo-{site_id}")
 
 
 def open_demo_store(path: Path) -> LocalStore:

@@ -1,7 +1,8 @@
 """``thermalctl run``: the long-running controller for a real site (wall-clock time).
 
-The store (default ``var/<site>.sqlite``) is opened for this process alone (a lock
-beside it; a second ``run`` on it stops with an error naming the first one's pid) and
+The store (default ``<state dir>/<site>.sqlite``, see :mod:`thermalctl.runtime.paths`) is
+opened for this process alone (a lock beside it;
+a second ``run`` on it stops with an error naming the first one's pid) and
 marked ``measured``. A store the demo wrote is used, with a warning, and marked
 ``mixed`` from then on (so no demo deletes it later): refusing it would gain nothing,
 since ``run`` never deletes anything, but its reports would mix simulated energy into
@@ -15,15 +16,16 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 from thermalctl import __version__
 from thermalctl.adapters.audit import AuditTrail, audit_path_for
+from thermalctl.adapters.sdnotify import TickNotifier
 from thermalctl.adapters.store import MEASURED, LocalStore
 from thermalctl.config.loader import Site
 from thermalctl.config.site import SiteProfile
 from thermalctl.runtime.app import WallClock, make_policy, run_scheduler
 from thermalctl.runtime.controller import Controller
+from thermalctl.runtime.paths import store_path as default_store_path
 from thermalctl.runtime.reporting import MonthlyReporter
 from thermalctl.runtime.services import start_services
 
@@ -89,7 +91,8 @@ class StoreUpkeep:
 async def run_site(site: Site, args: argparse.Namespace, stop: asyncio.Event) -> None:
     """Run until ``stop`` is set (SIGINT / SIGTERM)."""
     profile = site.profile
-    store_path = Path(args.store) if args.store else Path("var") / f"{profile.site.id}.sqlite"
+    store_path = default_store_path(profile.site.id, store=args.store,
+                                    given_state_dir=getattr(args, "state_dir", None))
     store = LocalStore(store_path, origin=MEASURED, exclusive=True)
     try:
         audit = AuditTrail(audit_path_for(store_path), store=store)
@@ -99,6 +102,8 @@ async def run_site(site: Site, args: argparse.Namespace, stop: asyncio.Event) ->
     clock = WallClock()
     controller = Controller(site, store, make_policy(args.policy, site), clock)
     controller.audit = audit
+    notifier = TickNotifier.from_env(profile.fast_period_s)  # systemd: READY=1, WATCHDOG=1
+    controller.observers.append(notifier)
     reporter = MonthlyReporter(profile, store, clock)
     services = await start_services(controller)
     upkeep = StoreUpkeep(profile, store, audit, clock, lambda: services.shipper is not None)
@@ -120,6 +125,7 @@ async def run_site(site: Site, args: argparse.Namespace, stop: asyncio.Event) ->
             extra_jobs=[(reporter, REPORT_CHECK_PERIOD_S), *upkeep.jobs()],
         )
     finally:
+        notifier.stopping()
         await services.stop()
         await controller.close()
         await upkeep.finish()
