@@ -226,6 +226,7 @@ def test_outage_alarm_after_the_stated_time_and_cleared_when_the_backlog_drains(
     clock.now += 2.0
     (alarm,) = shipper.alarms(clock.now)
     assert alarm.code == OUTAGE_ALARM and alarm.active
+    assert shipper.alarms(T0 - 86400.0) == [alarm]  # timed on its own clock, not the caller's
     assert alarm.severity is AlarmSeverity.WARNING
     assert "2026-01-05 00:00:00 UTC" in alarm.message  # since when (T0 = since)
     assert since == T0

@@ -379,10 +379,12 @@ class OutboxShipper:
     def alarms(self, now_s: float) -> list[Alarm]:
         """Alarm source: ``telemetry.outage`` while failing longer than ``outage_alarm_s``.
 
-        It stays until the backlog has drained (a pass finds the outbox empty).
+        It stays until the backlog has drained (a pass finds the outbox empty). The
+        outage is timed on the shipper's own (wall) clock, whatever the caller's clock
+        is (a demo's runs faster); ``now_s`` only stamps the alarm.
         """
         since = self.outage_since_s
-        if since is None or now_s - since < self.outage_alarm_s:
+        if since is None or self.clock() - since < self.outage_alarm_s:
             return []
         alarm = self._alarm
         if alarm is None:
@@ -390,7 +392,7 @@ class OutboxShipper:
             alarm = Alarm(
                 OUTAGE_ALARM,
                 f"telemetry to {self.target.label} failing since {_iso(since)} "
-                f"({(now_s - since) / 60.0:.0f} min): {self.backlog()} rows wait in the "
+                f"({(self.clock() - since) / 60.0:.0f} min): {self.backlog()} rows wait in the "
                 f"local outbox; last error: {error}",
                 AlarmSeverity.WARNING,
                 now_s,
