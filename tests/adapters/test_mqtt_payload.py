@@ -269,3 +269,16 @@ def test_instance_watch_alarms_on_a_live_other_and_clears_after_hold() -> None:
     assert len(hub.published) == announced + 1  # not again: no ping-pong
     t[0] = HOLD_S + 1.0
     assert watch.alarms(3.0) == []
+
+
+@pytest.mark.parametrize("payload", [b"[" * 100_000 + b"]" * 100_000, b"9" * 5001, b"{",
+                                     b"[1, 2]", b""])
+def test_gpu_agent_state_of_any_shape_is_not_an_exception(payload: bytes) -> None:
+    from thermalctl.adapters.gpu_mqtt import MqttGpuCapActuator, cap_state_topic
+
+    hub = RecordingHub()
+    actuator = MqttGpuCapActuator(hub, ("pod",))  # type: ignore[arg-type]
+    handle = hub.subs[cap_state_topic(hub.topics, "pod")]
+    handle(Inbound(cap_state_topic(hub.topics, "pod"), payload))  # type: ignore[operator]
+    handle(Inbound(cap_state_topic(hub.topics, "pod"), b'{"applied_w": 1000}'))  # type: ignore[operator]
+    assert actuator.applied == {"pod": {"applied_w": 1000}}
