@@ -219,9 +219,35 @@ SITE_BREAKAGES = [
         "finite number",
     ),
     (
-        lambda d: d["heat_loop"]["hx"].update(ua_w_per_k=float("nan")),
-        "heat_loop.hx.ua_w_per_k",
+        lambda d: d["sinks"][0]["hx"].update(ua_w_per_k=float("nan")),
+        "sinks.0.hx.ua_w_per_k",
         "finite number",
+    ),
+    # -- the loop as the pipes run ------------------------------------------------------------
+    (
+        lambda d: d["sinks"][0].pop("hx"),
+        "sinks.0.hx",
+        "no heat exchanger: give sinks[].hx or a default heat_loop.hx",
+    ),
+    (
+        lambda d: d["sinks"][0]["hx"].update(loop_flow_m3_per_h=1.0),
+        "sinks.0.hx.loop_flow_m3_per_h",
+        "in series the whole loop flow passes each exchanger",
+    ),
+    (
+        lambda d: d["site"].pop("climate"),
+        "sinks.0.mains_seasonal",
+        "needs site.climate",
+    ),
+    (
+        lambda d: d["rack_groups"][0].update(max_outlet_temp_c=39.0),
+        "rack_groups.0.max_outlet_temp_c",
+        "must be above the inlet limit",
+    ),
+    (
+        lambda d: d["sinks"][0].update(pool_type="olympic"),
+        "sinks.0.pool_type",
+        "Input should be",
     ),
     # -- configured fields are used: the cooling type bounds the capture fraction -----------------
     (

@@ -55,9 +55,12 @@ def test_energy_is_conserved_exactly(
     # Stored-energy change from the temperatures themselves (independent of the accumulators).
     stored = tank_energy_j(new, 0.3, reference) - tank_energy_j(temps, 0.3, reference)
     terms = energy.heat_in_j - energy.draw_out_j + energy.mains_in_j - energy.loss_j
-    # Floating-point rounding only: relative to the largest energy handled in the step.
+    # Floating-point rounding only: relative to the largest energy handled in the step,
+    # including the node temperatures' own rho c_p V T (the step works on temperatures, so
+    # its rounding scales with them, not with the energy above the reference).
     scale = max(
         1.0,
+        abs(float(tank_energy_j(temps, 0.3, 0.0))),
         abs(float(tank_energy_j(temps, 0.3, reference))),
         abs(float(tank_energy_j(new, 0.3, reference))),
         abs(energy.heat_in_j), abs(energy.draw_out_j), abs(energy.mains_in_j), abs(energy.loss_j),

@@ -213,6 +213,11 @@ CATALOGUE: tuple[SignalSpec, ...] = (
     _power("sink.{sink}.backup_heat_w", "heat from the sink's backup heater"),
     _counter("sink.{sink}.backup_energy_kwh", "heat from the sink's backup heater (counter)"),
     _fraction("sink.{sink}.valve_fraction", "valve position to the sink's heat exchanger", None),
+    _power("sink.{sink}.heat_pump_power_w",
+           "electrical power of the heat pump lifting loop water for the sink (kept out of "
+           "the PUE: EnEfG §11)"),
+    _counter("sink.{sink}.heat_pump_energy_kwh",
+             "electricity of the heat pump lifting loop water for the sink (counter)"),
     _command_w("sink.{sink}.heat_request_w", Kind.SETPOINT,
                "heat the loop controller should send to the sink"),
     # the heat dump (dry cooler)

@@ -36,7 +36,7 @@ def plant_signal(plant: Plant, signal: str) -> float | None:
         rack: dict[str, Callable[[], float]] = {
             "power_w": lambda: plant.group_power_w[gid],
             "energy_kwh": lambda: t.group_it_kwh[gid],
-            "coolant_out_temp_c": plant.return_temp_c,
+            "coolant_out_temp_c": lambda: plant.group_outlet_temp_c(gid),
             "queued_kwh": lambda: plant.queued_kwh(gid),
             "must_run_w": lambda: _must_run_w(plant, gid),
         }
@@ -52,6 +52,8 @@ def plant_signal(plant: Plant, signal: str) -> float | None:
             "energy_kwh": lambda: t.sink_kwh[sid],
             "backup_heat_w": lambda: plant.backup_heat_w[sid],
             "backup_energy_kwh": lambda: t.backup_kwh[sid],
+            "heat_pump_power_w": lambda: plant.heat_pump_w.get(sid),
+            "heat_pump_energy_kwh": lambda: t.sink_heat_pump_electricity_kwh.get(sid),
         }
         return sink[quantity]() if quantity in sink else None
     site: dict[str, Callable[[], float]] = {
