@@ -5,6 +5,7 @@ flush at stop. (The same against real servers: tests/integration/test_telemetry_
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -48,9 +49,10 @@ class FakeServer:
 
     label = "http://fake-vm:8428"
 
-    def __init__(self, clock: Clock, *, tells_epoch: bool = True) -> None:
+    def __init__(self, clock: Clock, *, tells_epoch: bool = True, dedup_s: float = 0.001) -> None:
         self.clock = clock
         self.tells_epoch = tells_epoch
+        self.dedup_s = dedup_s
         self.stored: Counter[str] = Counter()
         self.memory: list[tuple[float, str]] = []
         self.process = 1
@@ -83,7 +85,7 @@ class FakeServer:
         if not self.tells_epoch:
             return None
         return ServerEpoch(str(self.process), requests=float(self.requests),
-                           dedup_interval_s=0.001)
+                           dedup_interval_s=self.dedup_s, flush_interval_s=20.0)
 
     def crash(self) -> None:
         """SIGKILL and an immediate restart: what was only in memory is gone."""
@@ -203,6 +205,21 @@ def test_server_restart_is_told_by_the_request_counter_within_one_second() -> No
     assert ServerEpoch("1796162391", requests=4.0).restarted_since(before, 5)
     assert ServerEpoch("1796162392", requests=500.0).restarted_since(before, 5)
     assert not ServerEpoch("a").restarted_since(ServerEpoch("a"), 3)
+
+
+def test_a_victoria_metrics_without_dedup_or_with_a_slow_flush_is_warned_about_once(
+    store: LocalStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    clock = Clock()
+    shipper = shipper_for(store, FakeServer(clock, dedup_s=0.0), clock)
+    for k in range(3):
+        fill(store, 1, start=k)
+        shipper.drain()
+        clock.now += HORIZON_S
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("-dedup.minScrapeInterval=1ms" in m for m in messages) == 1
+    assert sum("saves to disk every 20 s" in m for m in messages) == 1
 
 
 # -- outage alarm --------------------------------------------------------------------------

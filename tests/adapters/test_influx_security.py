@@ -149,6 +149,8 @@ def test_parse_epoch_reads_victoria_metrics_metrics() -> None:
     text = ("process_start_time_seconds 1796162391\n"
             'vm_http_requests_total{path="/influx/write", protocol="influx"} 7\n'
             'vm_http_requests_total{path="/metrics"} 3\n'
+            'vm_http_requests_total{path="/metrics/find"} 50\n'
+            'vm_http_requests_total{path="/health"} 40\n'
             'flag{name="dedup.minScrapeInterval", value="0s", is_set="false"} 1\n'
             'flag{name="inmemoryDataFlushInterval", value="1m30s", is_set="true"} 1\n')
     epoch = parse_epoch(text)

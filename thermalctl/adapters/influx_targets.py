@@ -79,8 +79,9 @@ class ServerEpoch:
         clients: ``process_start_time_seconds``, to the second; InfluxDB 1.x:
         ``/debug/vars`` ``system.started``, to the nanosecond).
     requests : float or None
-        VictoriaMetrics: all HTTP requests it served since that start (the sum of
-        ``vm_http_requests_total``); it only grows while the process lives.
+        VictoriaMetrics: the influx writes and ``/metrics`` requests it served since
+        that start (``vm_http_requests_total`` of ``/influx/write`` and ``/metrics``,
+        the two paths a shipper uses); it only grows while the process lives.
     dedup_interval_s : float or None
         VictoriaMetrics: its ``-dedup.minScrapeInterval`` [s] (0: off).
     flush_interval_s : float or None
@@ -127,13 +128,15 @@ def parse_epoch(metrics: str) -> ServerEpoch | None:
 
     >>> parse_epoch('process_start_time_seconds 1796162391\\n'
     ...             'vm_http_requests_total{path="/metrics"} 4\\n'
+    ...             'vm_http_requests_total{path="/health"} 9\\n'
     ...             'flag{name="dedup.minScrapeInterval", value="1ms", is_set="true"} 1\\n')
     ServerEpoch(started='1796162391', requests=4.0, dedup_interval_s=0.001, flush_interval_s=None)
     """
     start = re.search(r"^process_start_time_seconds\s+(\S+)", metrics, re.M)
     if start is None:
         return None
-    counts = re.findall(r"^vm_http_requests_total(?:\{[^}]*\})?\s+(\S+)", metrics, re.M)
+    counts = re.findall(r'^vm_http_requests_total\{path="/(?:influx/write|metrics)"[^}]*\}'
+                        r"\s+(\S+)", metrics, re.M)
     return ServerEpoch(
         started=start.group(1),
         requests=sum(float(c) for c in counts) if counts else None,
