@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +41,7 @@ from thermalctl.config.services import (
     resolve_influx,
     resolve_mqtt,
 )
-from thermalctl.points import Mode
+from thermalctl.points import Alarm, Mode
 from thermalctl.runtime.controller import Controller
 
 __all__ = ["ControllerOperator", "Services", "start_services"]
@@ -65,7 +65,8 @@ class ControllerOperator:
         self.controller = controller
 
     def refuse_setting(self, key: str, raw: str, *, source: str, reason: str) -> None:
-        log.info("refused %s = %.80s from %s: %s", key, raw, source or "?", reason)
+        # The adapters log refusals rate-limited; here only at debug level.
+        log.debug("refused %s = %.80s from %s: %s", key, raw, source or "?", reason)
         self.controller.audit_change(key, None, raw, source=source, accepted=False,
                                      reason=reason)
 
@@ -115,6 +116,7 @@ class Services:
     bms: BmsServer | None = None
     gpu: MqttGpuCapActuator | None = None
     _observers: list[Any] = field(default_factory=list)
+    _alarm_sources: list[Callable[[float], Sequence[Alarm]]] = field(default_factory=list)
 
     @property
     def started(self) -> list[str]:
@@ -125,6 +127,9 @@ class Services:
         for obs in self._observers:
             if obs in self.controller.observers:
                 self.controller.observers.remove(obs)
+        for source in self._alarm_sources:
+            if source in self.controller.alarm_sources:
+                self.controller.alarm_sources.remove(source)
         if self.bms is not None:
             await self.bms.stop()
         if self.hub is not None:
@@ -150,8 +155,10 @@ async def start_services(
         target: LineTarget = make_target(influx)
         services.shipper = OutboxShipper(
             controller.store, target, site_id, batch_size=influx.batch_size,
-            flush_period_s=influx.flush_period_s, max_backoff_s=influx.max_backoff_s)
+            flush_period_s=influx.flush_period_s, max_backoff_s=influx.max_backoff_s,
+            outage_alarm_s=influx.outage_alarm_s)
         services.shipper.start()
+        services._alarm_sources.append(services.shipper.alarms)
         log.info("telemetry: shipping the outbox to %s (%s API, bucket %s)", influx.url,
                  influx.api, influx.bucket)
 
@@ -166,6 +173,7 @@ async def start_services(
         topics = Topics(endpoint.base_topic, site_id, endpoint.discovery_prefix)
         hub = MqttHub(endpoint, topics)
         services.hub = hub
+        services._alarm_sources.append(hub.instance_watch.alarms)  # a second instance
         services.publisher = StatePublisher(hub, operator, settings)
         services._observers.append(services.publisher)
 
@@ -194,6 +202,7 @@ async def start_services(
                         endpoint.host, endpoint.port, hub.refused or "no answer")
 
     controller.observers.extend(services._observers)
+    controller.alarm_sources.extend(services._alarm_sources)
     if services.started:
         log.info("services started for %s: %s", site_id, ", ".join(services.started))
     return services
