@@ -24,7 +24,7 @@ from typing import Any
 
 from thermalctl.adapters.bms import BmsServer
 from thermalctl.adapters.gpu_mqtt import MqttGpuCapActuator
-from thermalctl.adapters.influx import LineTarget, OutboxShipper, make_target
+from thermalctl.adapters.influx import OutboxShipper
 from thermalctl.adapters.mqtt import (
     CommandHandler,
     MqttHub,
@@ -152,15 +152,11 @@ async def start_services(
 
     influx = resolve_influx(profile.influx, env)
     if influx is not None:
-        target: LineTarget = make_target(influx)
-        services.shipper = OutboxShipper(
-            controller.store, target, site_id, batch_size=influx.batch_size,
-            flush_period_s=influx.flush_period_s, max_backoff_s=influx.max_backoff_s,
-            outage_alarm_s=influx.outage_alarm_s)
+        services.shipper = OutboxShipper.for_target(controller.store, influx, site_id)
         services.shipper.start()
         services._alarm_sources.append(services.shipper.alarms)
-        log.info("telemetry: shipping the outbox to %s (%s API, bucket %s)", influx.url,
-                 influx.api, influx.bucket)
+        log.info("telemetry: shipping the outbox to %s (%s API, bucket %s)",
+                 services.shipper.target.label, influx.api, influx.bucket)
 
     bms = resolve_bms(profile.bms, env)
     if bms is not None:
