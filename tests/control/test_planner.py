@@ -246,22 +246,43 @@ def test_operator_setpoint_moves_the_planned_low_point(pool_profile: SiteProfile
     np.testing.assert_allclose(planner.update(model, raised).row_lower[low], 30.7)
 
 
-def test_dump_bound_is_the_loop_model_capacity_with_its_air_side(
+def test_dump_row_is_the_loop_model_capacity_with_its_air_side(
     pool_profile: SiteProfile,
 ) -> None:
     # The dry cooler's air warms across the coil (C_air = 8 m3/s x 1207 J/(m3 K)), so it
-    # rejects less than a coil in unlimited air: the planner's bound says so.
+    # rejects less than a coil in unlimited air. The row bounds the dump by the loop
+    # model's capacity for the water reaching it: rack outlet less what the pool took.
     from thermalctl.models.loop import HeatLoopModel
     from thermalctl.physics import drycooler
 
-    model = planner.build(pool_profile, planner.PlannerSettings(horizon_steps=N))
-    data = planner.update(model, _inputs(pool_profile, temp_c=30.0, queue_kwh=0.0,
-                                         loss_w=30e3, ambient_c=5.0))
+    # The pool at the top of its band wants no heat; lots of work waits: the plan dumps.
+    inputs = _inputs(pool_profile, temp_c=31.0, queue_kwh=200.0, loss_w=0.0, ambient_c=5.0)
+    plan = _solve(pool_profile, inputs)
     loop = HeatLoopModel.from_profile(pool_profile)
-    bound_kw = data.col_upper[model.col(planner.Var.DUMP_KW)]
-    np.testing.assert_allclose(bound_kw, loop.dump_capacity_w(loop.supply_setpoint_c, 5.0) / 1e3)
+    c = loop.capacity_rate_w_per_k
+    g = pool_profile.rack_groups[0]
+    for k in range(N):
+        captured = g.capture_fraction * (g.idle_power_w + plan.deferrable_w[g.id][k])
+        water = plan.loop_supply_c[k] + (captured - plan.sink_heat_w["pool"][k]) / c
+        assert plan.dump_w[k] <= loop.dump_capacity_w(water, 5.0) * (1 + 1e-6) + 1e-3
+    assert plan.dump_w.max() > 10e3
     cooler = pool_profile.heat_loop.dry_cooler
-    no_air_side_w = float(drycooler.rejection_capacity_w(
-        cooler.ua_w_per_k, loop.supply_setpoint_c, 5.0, loop.capacity_rate_w_per_k
-    ))
-    assert bound_kw[0] < 0.95 * no_air_side_w / 1e3
+    no_air_side_w = float(drycooler.rejection_capacity_w(cooler.ua_w_per_k, 40.0, 5.0, c))
+    assert loop.dump_capacity_w(40.0, 5.0) < 0.95 * no_air_side_w
+
+
+def test_plan_never_takes_the_loop_past_the_racks_coolant_limits(
+    pool_profile: SiteProfile,
+) -> None:
+    inputs = _inputs(pool_profile, temp_c=29.5, queue_kwh=300.0, loss_w=20e3, ambient_c=5.0)
+    plan = _solve(pool_profile, inputs)
+    g = pool_profile.rack_groups[0]
+    from thermalctl.models.loop import HeatLoopModel
+
+    loop = HeatLoopModel.from_profile(pool_profile)
+    margin = planner.PlannerSettings().loop_margin_k
+    assert plan.loop_supply_c.max() <= g.coolant_inlet_limit_c - margin + 1e-6
+    for k in range(N):
+        outlet = loop.group_outlet_temp_c(g, float(plan.loop_supply_c[k]),
+                                          g.idle_power_w + float(plan.deferrable_w[g.id][k]))
+        assert outlet <= g.coolant_outlet_limit_c - margin + 1e-6

@@ -240,6 +240,8 @@ class Plan:
     objective_eur: float
     solve_ms: float
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Planned loop supply (rack inlet) temperature at the end of each step [degC].
+    loop_supply_c: Array = field(default_factory=lambda: np.zeros(0))
 
     def step_index(self, time_s: float) -> int | None:
         k = math.floor((time_s - self.start_s) / self.step_s + 1e-9)
@@ -379,4 +381,5 @@ def extract(model: PlannerModel, inputs: PlanInputs, result: SolveResult) -> Pla
         late_kwh={g.id: values(Var.LATE_KWH, g.id) for g in p.rack_groups},
         objective_eur=result.objective,
         solve_ms=result.solve_ms,
+        loop_supply_c=values(Var.LOOP_SUPPLY_C),
     )
