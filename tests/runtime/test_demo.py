@@ -31,7 +31,10 @@ def test_demo_json_summary(tmp_path, capsys, monkeypatch) -> None:
     assert out["it_energy_kwh"] > 0
     assert out["reused_heat_kwh"] > 0
     assert out["pue"] >= 1.0
-    assert 0.0 <= out["erf"] <= 1.0
+    # Over three hours the loop's stored heat (it starts warm at its set point) may reach
+    # the pool on top of what the racks make: ERF can exceed 1 by that much, no more
+    # (about 2.5 kWh/K of loop water, a couple of kelvin, against ~85 kWh facility energy).
+    assert 0.0 <= out["erf"] <= 1.06
     assert abs(out["energy_balance_residual_kwh"]) < 1e-6 * out["it_energy_kwh"] + 1e-9
     assert out["ticks"] > 10
     assert store.exists()
