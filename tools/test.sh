@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(mosquitto mosquitto-clients victoria-metrics influxdb mbpoll poppler-utils chromium openssl)
+debs=(mosquitto mosquitto-clients victoria-metrics influxdb mbpoll poppler-utils chromium openssl systemd)
 missing=()
 for d in "${debs[@]}"; do
   dpkg -s "$d" >/dev/null 2>&1 || missing+=("$d")

@@ -37,7 +37,7 @@ _extracted = contextlib.ExitStack()
 atexit.register(_extracted.close)
 
 
-class UnknownExampleError(LookupError):
+class UnknownExampleError(ValueError):
     """No shipped example of that name; the message lists those there are."""
 
 
