@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import REPO as REPO_ROOT
@@ -31,7 +32,7 @@ def test_report_from_csv_writes_all_files(
     assert _run("--site", str(SITE), "--from", "2027-02-01", "--to", "2027-03-01",
                 "--out", str(out), "--csv", str(csv)) == 0  # fmt: skip
     printed = capsys.readouterr().out.split()
-    assert len(printed) == 6 and all(Path(p).exists() for p in printed)
+    assert len(printed) == 7 and all(Path(p).exists() for p in printed)
     assert (out / "harbour_hotel_2027-02-01_2027-03-01_monthly_kpis.csv").read_text().count(
         "\n"
     ) == 3  # header, 2027-02, total
@@ -73,6 +74,8 @@ def test_report_from_the_local_store(tmp_path: Path, capsys: pytest.CaptureFixtu
     out = tmp_path / "out"
     assert _run("--site", str(SITE), "--from", "2027-02-01", "--to", "2027-03-01",
                 "--out", str(out), "--store", str(path)) == 0  # fmt: skip
-    monthly = (out / "harbour_hotel_2027-02-01_2027-03-01_monthly_kpis.csv").read_text()
+    monthly = pd.read_csv(out / "harbour_hotel_2027-02-01_2027-03-01_monthly_kpis.csv")
     # the read margin lets the window's edges be interpolated: the month is complete
-    assert monthly.splitlines()[-1].split(",")[-2] == "100.0"
+    assert monthly["completeness_pct"].iloc[-1] == 100.0
+    # a store without an origin mark holds a real controller's data
+    assert set(monthly["origin"]) == {"measured"}

@@ -66,7 +66,8 @@ def test_enefg_targets_by_commissioning_date(
         index=pd.to_datetime(["2027-01-01", "2027-01-02"], utc=True),
     )
     total = compute_kpis(frame).total  # PUE 1.4, ERF 0.214
-    info = dataclasses.replace(INFO, commissioned=commissioned)
+    # a data centre in the act's scope (>= 300 kW), so the targets' dates decide
+    info = dataclasses.replace(INFO, commissioned=commissioned, installed_it_power_kw=400.0)
     table = enefg_check(total, info, period_end)
     rows = table[table["requirement"].str.match("PUE|ERF")]
     got = list(zip(rows["threshold"], rows["applies_from"], rows["status"], strict=True))

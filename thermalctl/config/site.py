@@ -486,6 +486,10 @@ class DeviceBinding(_Frozen):
     actuators: dict[str, str] = Field(
         default_factory=dict, description="signal -> writable register name."
     )
+    serial: str | None = Field(default=None, description="Serial number (listed in reports).")
+    calibrated: dt.date | None = Field(
+        default=None, description="Date of the last calibration or verification (reports)."
+    )
 
     @property
     def bus_key(self) -> str:

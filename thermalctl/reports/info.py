@@ -1,4 +1,8 @@
-"""What a report says about the site: identity, boundary, meters, prices."""
+"""What a report says about the site: identity, boundary, meters, set points, prices.
+
+Facts only, no sentences: the text is written in the report's language by
+:mod:`thermalctl.reports.content`.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,51 @@ from dataclasses import dataclass
 
 from thermalctl.config.site import SiteProfile
 
-__all__ = ["CATEGORY_BOUNDARY", "ReportInfo", "report_info_from_profile"]
+__all__ = [
+    "CATEGORIES",
+    "LIQUID_COOLING",
+    "MeterInfo",
+    "ReportInfo",
+    "SetPointInfo",
+    "report_info_from_profile",
+]
 
-#: Where E_IT is measured for each ISO/IEC 30134-2 PUE category.
-CATEGORY_BOUNDARY: dict[int, str] = {
-    1: "Category 1 (basic): E_IT measured at the UPS output",
-    2: "Category 2 (intermediate): E_IT measured at the PDU output",
-    3: "Category 3 (advanced): E_IT measured at the IT equipment input",
-}
+#: ISO/IEC 30134-2 PUE measurement categories.
+CATEGORIES = (1, 2, 3)
+
+#: Cooling types whose racks give their heat to the coolant loop; their set point is the
+#: coolant supply temperature, an air-cooled room's is the air inlet temperature.
+LIQUID_COOLING = frozenset({"immersion", "direct_to_chip", "rear_door"})
+
+
+@dataclass(frozen=True)
+class MeterInfo:
+    """A meter or sensor the report's figures come from."""
+
+    device_id: str
+    model: str  # hardware map stem, or "mqtt"
+    connection: str  # "Modbus unit 1" / the MQTT topic
+    signals: tuple[str, ...] = ()
+    serial: str | None = None
+    calibrated: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class SetPointInfo:
+    """The temperature set point of one rack group, by its cooling type.
+
+    ``setpoint_c`` [degC] is the coolant supply set point for liquid-cooled racks, or
+    None for air-cooled racks (the room's air set point is kept by its cooling units
+    and is not in the site profile).
+    """
+
+    group_id: str
+    cooling: str
+    setpoint_c: float | None
+
+    @property
+    def liquid(self) -> bool:
+        return self.cooling in LIQUID_COOLING
 
 
 @dataclass(frozen=True)
@@ -25,6 +66,8 @@ class ReportInfo:
     ``fuel_co2_kg_per_kwh`` describe the heater the reused heat replaces; they
     give the avoided energy, cost and CO2. ``renewable_fraction`` [0-1] is the
     contracted renewable share of the electricity when no renewable meter exists.
+    ``boundary``, when given, is printed as it is instead of the sentence built from
+    ``rack_groups`` and ``sinks`` ((kind, name) pairs).
     """
 
     site_id: str
@@ -36,17 +79,21 @@ class ReportInfo:
     installed_it_power_kw: float
     floor_area_m2: float | None = None
     renewable_fraction: float | None = None
-    meters: tuple[str, ...] = ()
+    meters: tuple[MeterInfo, ...] = ()
+    set_points: tuple[SetPointInfo, ...] = ()
     backup_efficiency: float | None = None
-    backup_description: str = ""
+    backup_kind: str = ""
+    backup_fuel: str = ""
     fuel_price_eur_per_kwh: float | None = None
     fuel_co2_kg_per_kwh: float | None = None
     waste_heat_temp_c: float | None = None
     timezone: str = "UTC"
+    rack_groups: tuple[str, ...] = ()
+    sinks: tuple[tuple[str, str], ...] = ()
     boundary: str = ""
 
     def __post_init__(self) -> None:
-        if self.measurement_category not in CATEGORY_BOUNDARY:
+        if self.measurement_category not in CATEGORIES:
             raise ValueError(
                 f"measurement_category must be 1, 2 or 3, not {self.measurement_category}"
             )
@@ -56,16 +103,16 @@ class ReportInfo:
             raise ValueError("renewable_fraction must lie in 0..1")
         if self.backup_efficiency is not None and self.backup_efficiency <= 0:
             raise ValueError("backup_efficiency must be positive")
-        object.__setattr__(self, "meters", tuple(self.meters))
-
-    @property
-    def category_text(self) -> str:
-        return CATEGORY_BOUNDARY[self.measurement_category]
+        for name in ("meters", "set_points", "rack_groups", "sinks"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
-def _meter_line(device_id: str, map_name: str, where: str, signals: list[str]) -> str:
-    listed = ", ".join(signals) if signals else "no signals bound"
-    return f"{device_id}: {map_name}, {where} ({listed})"
+def _set_points(profile: SiteProfile) -> tuple[SetPointInfo, ...]:
+    supply = profile.heat_loop.supply_temp_setpoint_c
+    return tuple(
+        SetPointInfo(g.id, g.cooling, supply if g.cooling in LIQUID_COOLING else None)
+        for g in profile.rack_groups
+    )
 
 
 def report_info_from_profile(profile: SiteProfile) -> ReportInfo:
@@ -73,6 +120,8 @@ def report_info_from_profile(profile: SiteProfile) -> ReportInfo:
 
     The backup heater is the first sink's; its fuel selects the price and
     emission factor (gas, or grid electricity for heat pumps and electric heaters).
+    Meters are the profile's devices (with their optional ``serial`` and ``calibrated``)
+    and its MQTT sensors.
     """
     reporting = profile.reporting
     backup = profile.sinks[0].backup
@@ -80,18 +129,12 @@ def report_info_from_profile(profile: SiteProfile) -> ReportInfo:
         price, co2 = profile.prices.gas_eur_per_kwh, profile.prices.gas_co2_kg_per_kwh
     else:
         price, co2 = profile.prices.electricity_eur_per_kwh, profile.prices.grid_co2_kg_per_kwh
-    sinks = ", ".join(f"{s.kind} '{s.name or s.id}'" for s in profile.sinks)
     meters = [
-        _meter_line(d.id, d.map, f"Modbus unit {d.unit_id}", sorted(d.signals))
+        MeterInfo(d.id, d.map, f"Modbus unit {d.unit_id}", tuple(sorted(d.signals)),
+                  d.serial, d.calibrated)
         for d in profile.devices
     ]
-    meters += [f"{m.name}: MQTT {m.topic} ({m.signal}, {m.unit})" for m in profile.mqtt_sensors]
-    boundary = (
-        f"Data-centre boundary per ISO/IEC 30134-2: rack groups "
-        f"{', '.join(g.id for g in profile.rack_groups)}, coolant loop, heat exchanger and dry "
-        f"cooler. Reused heat (ISO/IEC 30134-6) is the heat delivered across the boundary to: "
-        f"{sinks}."
-    )
+    meters += [MeterInfo(m.name, "mqtt", m.topic, (m.signal,)) for m in profile.mqtt_sensors]
     return ReportInfo(
         site_id=profile.site.id,
         site_name=profile.site.name,
@@ -103,11 +146,13 @@ def report_info_from_profile(profile: SiteProfile) -> ReportInfo:
         floor_area_m2=reporting.floor_area_m2,
         renewable_fraction=reporting.renewable_fraction,
         meters=tuple(meters),
+        set_points=_set_points(profile),
         backup_efficiency=backup.efficiency,
-        backup_description=f"{backup.kind.replace('_', ' ')} ({backup.fuel}), "
-        f"efficiency/COP {backup.efficiency:g}",
+        backup_kind=backup.kind,
+        backup_fuel=backup.fuel,
         fuel_price_eur_per_kwh=price,
         fuel_co2_kg_per_kwh=co2,
         timezone=profile.site.timezone,
-        boundary=boundary,
+        rack_groups=tuple(g.id for g in profile.rack_groups),
+        sinks=tuple((s.kind, s.name or s.id) for s in profile.sinks),
     )

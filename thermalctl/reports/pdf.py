@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ from matplotlib.figure import Figure
 from matplotlib.typing import RcKeyType
 
 from thermalctl.reports import content, plots
+from thermalctl.reports.i18n import Catalogue
 from thermalctl.reports.info import ReportInfo
+from thermalctl.reports.origin import MEASURED
 from thermalctl.reports.regulatory import EU_REF
 from thermalctl.reports.tables import ReportTables, format_frame
 
@@ -30,15 +33,43 @@ RC_PARAMS: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
 }
 HEADER_COLOUR = "#dfe6ee"
+TABLE_WIDTH = 0.88  # of the page
+GLYPH_EM = 0.68  # with the cells' padding
+#: Column widths [fraction of the table] of each table.
+METER_WIDTHS = (0.13, 0.21, 0.13, 0.24, 0.16, 0.13)
+ENERGY_WIDTHS = (0.10, 0.14, 0.14, 0.14, 0.08, 0.08, 0.08, 0.11, 0.13)
+HEAT_WIDTHS = (0.09, 0.11, 0.11, 0.11, 0.10, 0.11, 0.11, 0.10, 0.09, 0.07)
+SCOPE_WIDTHS = (0.13, 0.13, 0.16, 0.07, 0.05, 0.08, 0.38)
+EU_WIDTHS = (0.26, 0.08, 0.06, 0.10, 0.34, 0.16)
+ENEFG_WIDTHS = (0.23, 0.15, 0.08, 0.09, 0.06, 0.09, 0.30)
+#: Banner colours by data origin: measured plain, anything else a warning.
+BANNER_COLOURS = {MEASURED: ("#e8f1e4", "#2e6b1f")}
+WARNING_COLOURS = ("#fdecea", "#a4161a")
+ORIGIN_COLOUR = "#7a4b00"
+_NUMBER = re.compile(r"-?\d[\d.,]*")
 
 
-def _page(number: list[int], info: ReportInfo, heading: str) -> Figure:
+@dataclass
+class _Doc:
+    """What every page needs: the site, the tables, the language, the page count."""
+
+    info: ReportInfo
+    tables: ReportTables
+    t: Catalogue
+    pages: int = 0
+    origin: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.origin = content.origin_line(self.tables, self.t)
+
+
+def _page(doc: _Doc, heading: str) -> Figure:
     fig = Figure(figsize=A4_IN)
-    number[0] += 1
+    doc.pages += 1
     fig.text(0.06, 0.965, heading, fontsize=13, weight="bold", color="#1f4e79")
-    fig.text(0.06, 0.025, f"thermalctl energy report · {info.site_name} ({info.site_id})",
-             fontsize=7, color="#555555")  # fmt: skip
-    fig.text(0.94, 0.025, f"page {number[0]}", fontsize=7, color="#555555", ha="right")
+    footer = doc.t("footer", site=doc.info.site_name, id=doc.info.site_id)
+    fig.text(0.06, 0.025, f"{footer} · {doc.origin}", fontsize=7, color="#555555")
+    fig.text(0.94, 0.025, doc.t("page", n=doc.pages), fontsize=7, color="#555555", ha="right")
     return fig
 
 
@@ -46,15 +77,22 @@ def _table(
     fig: Figure,
     top: float,
     text: pd.DataFrame,
-    wrap: Sequence[int],
     widths: Sequence[float],
+    *,
+    origin: str,
     font_size: float = 7.0,
     title: str | None = None,
 ) -> float:
-    """Draw ``text`` (strings) below ``top`` [figure fraction]; returns the bottom."""
+    """Draw ``text`` (strings) below ``top`` [figure fraction], the data's ``origin``
+    above it; returns the bottom."""
     if title:
         fig.text(0.06, top, title, fontsize=10, va="top")
-        top -= 0.025
+        top -= 0.022
+    fig.text(0.06, top, origin, fontsize=6.5, va="top", style="italic", color=ORIGIN_COLOUR)
+    top -= 0.014
+    # characters per line of each column: its width [pt] over a DejaVu Sans glyph's mean
+    # advance (about 0.62 em, bold headers included)
+    wrap = [max(3, int(w * TABLE_WIDTH * A4_IN[0] * 72 / (font_size * GLYPH_EM))) for w in widths]
     cells = [[textwrap.fill(str(v), w) for v, w in zip(row, wrap, strict=True)]
              for row in text.itertuples(index=False)]  # fmt: skip
     header = [textwrap.fill(str(c), w) for c, w in zip(text.columns, wrap, strict=True)]
@@ -62,13 +100,14 @@ def _table(
     line_in, pad_in = font_size * 1.3 / 72, 0.06
     rows_in = [n * line_in + pad_in for n in lines]
     height = sum(rows_in) / A4_IN[1]
-    ax = fig.add_axes((0.06, top - height, 0.88, height))
+    ax = fig.add_axes((0.06, top - height, TABLE_WIDTH, height))
     ax.set_axis_off()
     table = ax.table(cellText=cells or None, colLabels=header, colWidths=list(widths),
                      loc="upper left", cellLoc="left", colLoc="left")  # fmt: skip
     table.auto_set_font_size(False)
     table.set_fontsize(font_size)
     total_in = sum(rows_in)
+    bold_first = {"total", "gesamt"}
     for (r, c), cell in table.get_celld().items():
         cell.set_height(rows_in[r] / total_in)
         cell.set_edgecolor("#b0b7bf")
@@ -76,7 +115,7 @@ def _table(
         if r == 0:
             cell.set_facecolor(HEADER_COLOUR)
             cell.get_text().set_fontweight("bold")
-        elif str(text.iloc[r - 1, 0]) == "total":
+        elif str(text.iloc[r - 1, 0]) in bold_first:
             cell.get_text().set_fontweight("bold")
         if r > 0 and _NUMBER.fullmatch(cells[r - 1][c]):
             cell.get_text().set_horizontalalignment("right")
@@ -84,107 +123,134 @@ def _table(
     return top - height - 0.02
 
 
-_NUMBER = re.compile(r"-?[\d,]+(\.\d+)?")
-
-
-def _text_block(fig: Figure, top: float, lines: Sequence[str], width: int = 110) -> float:
+def _text_block(fig: Figure, top: float, lines: Sequence[str], width: int = 110,
+                size: float = 7.5) -> float:  # fmt: skip
     y = top
     for line in lines:
         wrapped = textwrap.fill(line, width)
-        fig.text(0.06, y, wrapped, fontsize=7.5, va="top")
-        y -= 0.0125 * (wrapped.count("\n") + 1) + 0.008
+        fig.text(0.06, y, wrapped, fontsize=size, va="top")
+        y -= 0.0125 * (size / 7.5) * (wrapped.count("\n") + 1) + 0.008
     return y
 
 
-def _title_page(info: ReportInfo, tables: ReportTables, start: pd.Timestamp,
-                end: pd.Timestamp, n: list[int]) -> Figure:  # fmt: skip
-    fig = _page(n, info, "Energy and heat-reuse report")
+def _banner(fig: Figure, top: float, doc: _Doc) -> float:
+    """The data origin, boxed: green for measured data, red for anything else."""
+    background, colour = BANNER_COLOURS.get(doc.tables.origin, WARNING_COLOURS)
+    text = textwrap.fill(content.origin_banner(doc.tables, doc.t), 105)
+    lines = text.count("\n") + 1
+    fig.text(0.06, top, text, fontsize=8.5, va="top", color=colour, weight="bold",
+             bbox={"boxstyle": "round,pad=0.5", "facecolor": background, "edgecolor": colour,
+                   "linewidth": 0.8})  # fmt: skip
+    return top - 0.0145 * lines - 0.02
+
+
+def _title_page(doc: _Doc, start: pd.Timestamp, end: pd.Timestamp) -> Figure:
+    t, info = doc.t, doc.info
+    fig = _page(doc, t("heading.report"))
     fig.text(0.06, 0.94, textwrap.fill(info.site_name, 80), fontsize=11, va="top")
-    fig.text(0.06, 0.915, "Site, measurement boundary and key figures for the reporting period",
-             fontsize=8, color="#444444", va="top")  # fmt: skip
-    facts = pd.DataFrame(content.site_facts(info, start, end), columns=["Item", "Value"])
-    y = _table(fig, 0.895, facts, wrap=[30, 88], widths=[0.27, 0.73])
-    _table(fig, y - 0.01, content.summary_rows(tables), wrap=[60, 20, 8],
-           widths=[0.62, 0.25, 0.13], title="Key figures for the whole period")  # fmt: skip
+    fig.text(0.06, 0.918, t("cover.subtitle"), fontsize=8, color="#444444", va="top")
+    y = _banner(fig, 0.898, doc)
+    facts = pd.DataFrame(content.site_facts(info, doc.tables, start, end, t),
+                         columns=[t("col.item"), t("col.value")])  # fmt: skip
+    y = _table(fig, y, facts, widths=[0.25, 0.75], origin=doc.origin)
+    fig.text(0.06, y, t("heading.scope"), fontsize=10, va="top")
+    y = _text_block(fig, y - 0.02, [f"• {line}" for line in content.scope_flags(doc.tables, t)],
+                    width=125, size=7)  # fmt: skip
+    _table(fig, y - 0.005, content.summary_rows(doc.tables, t), widths=[0.62, 0.25, 0.13],
+           title=t("heading.key_figures"), origin=doc.origin)
     return fig
 
 
-def _meters_page(info: ReportInfo, tables: ReportTables, n: list[int]) -> Figure:
-    fig = _page(n, info, "Meters and data quality")
-    meters = info.meters or ("no meters listed in the site profile",)
-    fig.text(0.06, 0.935, "Meters and sensors", fontsize=10, weight="bold")
-    y = _text_block(fig, 0.915, [f"• {m}" for m in meters])
-    fig.text(0.06, y - 0.01, "Data quality", fontsize=10, weight="bold")
-    _text_block(fig, y - 0.03, [f"• {line}" for line in content.notes(tables)])
+def _meters_page(doc: _Doc) -> Figure:
+    t, info = doc.t, doc.info
+    fig = _page(doc, t("heading.meters_quality"))
+    fig.text(0.06, 0.935, t("heading.meters"), fontsize=10, weight="bold", va="top")
+    y = 0.915
+    if info.meters:
+        y = _table(fig, y, content.meter_table(info, t), METER_WIDTHS, origin=doc.origin,
+                   font_size=6.5)
+        if content.meters_untraceable(info):
+            y = _text_block(fig, y, [t("meter.untraceable")], width=130, size=7)
+    else:
+        y = _text_block(fig, y, [t("meter.none")])
+    fig.text(0.06, y - 0.01, t("heading.quality"), fontsize=10, weight="bold", va="top")
+    y = _text_block(fig, y - 0.03, [f"• {n}" for n in content.notes(doc.tables,
+                                                                    info.timezone, t)])
+    if len(doc.tables.gaps):
+        _table(fig, y - 0.005, content.gap_frame(doc.tables, t), widths=[0.3, 0.3, 0.2],
+               origin=doc.origin, title=t("heading.gaps", tz=info.timezone))
     return fig
 
 
-def _monthly_page(info: ReportInfo, tables: ReportTables, n: list[int]) -> Figure:
-    fig = _page(n, info, "Monthly energy and KPI table")
-    energy = format_frame(tables.monthly, content.MONTHLY_ENERGY_COLUMNS)
-    y = _table(fig, 0.93, energy, wrap=[9, 12, 12, 12, 7, 7, 7, 8, 9],
-               widths=[0.10, 0.14, 0.14, 0.14, 0.08, 0.08, 0.08, 0.11, 0.13])  # fmt: skip
-    heat = format_frame(tables.monthly, content.MONTHLY_HEAT_COLUMNS)
-    _table(fig, y - 0.01, heat, wrap=[9, 10, 10, 10, 9, 10, 10, 10, 8, 6],
-           widths=[0.09, 0.11, 0.11, 0.11, 0.10, 0.11, 0.11, 0.10, 0.09, 0.07],
-           title="Heat balance and avoided backup energy")  # fmt: skip
+def _monthly_page(doc: _Doc) -> Figure:
+    t = doc.t
+    fig = _page(doc, t("heading.monthly"))
+    energy = format_frame(doc.tables.monthly, content.MONTHLY_ENERGY_COLUMNS, t)
+    y = _table(fig, 0.935, energy, ENERGY_WIDTHS, origin=doc.origin)
+    heat = format_frame(doc.tables.monthly, content.MONTHLY_HEAT_COLUMNS, t)
+    _table(fig, y - 0.01, heat, HEAT_WIDTHS, title=t("heading.heat_balance"), origin=doc.origin)
     return fig
 
 
-def _charts_page(info: ReportInfo, tables: ReportTables, n: list[int], which: int) -> Figure:
+def _charts_page(doc: _Doc, which: int) -> Figure:
+    t, tables, info = doc.t, doc.tables, doc.info
     if which == 0:
-        fig = _page(n, info, "Load diagram and seasonal thermal profile")
+        fig = _page(doc, t("heading.charts_load"))
+        fig.text(0.06, 0.94, doc.origin, fontsize=6.5, style="italic", color=ORIGIN_COLOUR)
         plots.plot_load(fig.add_axes((0.1, 0.56, 0.84, 0.36)), tables.load,
-                        tables.result.total.gaps, info.timezone)  # fmt: skip
-        plots.plot_seasonal(fig.add_axes((0.1, 0.10, 0.84, 0.36)), tables.monthly)
+                        tables.result.total.gaps, info.timezone, t)  # fmt: skip
+        plots.plot_seasonal(fig.add_axes((0.1, 0.10, 0.84, 0.36)), tables.monthly, t)
         return fig
-    fig = _page(n, info, "Heat flows and PUE / ERF trend")
-    plots.plot_heat_flows(fig.add_axes((0.1, 0.56, 0.84, 0.36)), tables.monthly)
+    fig = _page(doc, t("heading.charts_flows"))
+    fig.text(0.06, 0.94, doc.origin, fontsize=6.5, style="italic", color=ORIGIN_COLOUR)
+    plots.plot_heat_flows(fig.add_axes((0.1, 0.56, 0.84, 0.36)), tables.monthly, t)
     trend = tables.daily if len(tables.monthly) <= 4 else tables.monthly
-    pue, erf = content.enefg_targets(tables)
-    plots.plot_trends(fig.add_axes((0.1, 0.10, 0.78, 0.36)), trend, pue, erf)
+    pue, erf = content.enefg_targets(tables, t)
+    plots.plot_trends(fig.add_axes((0.1, 0.10, 0.78, 0.36)), trend, pue, erf, t)
     return fig
 
 
-def _regulatory_page(info: ReportInfo, tables: ReportTables, n: list[int]) -> Figure:
-    fig = _page(n, info, "EU reporting fields and EnEfG § 11 check")
-    fig.text(0.06, 0.94, f"{EU_REF}: fields the meter data can fill, and those it cannot "
-             "(values for the report period; the regulation asks for calendar years)",
-             fontsize=7.5)  # fmt: skip
-    eu = format_frame(tables.eu_fields)
-    y = _table(fig, 0.925, eu, wrap=[32, 9, 6, 10, 44, 18],
-               widths=[0.26, 0.08, 0.06, 0.10, 0.34, 0.16], font_size=6.5)  # fmt: skip
-    enefg = format_frame(tables.enefg)
-    title = f"Germany, EnEfG § 11: targets by commissioning date ({info.commissioned.isoformat()})"
-    y = _table(fig, y - 0.01, enefg, wrap=[36, 24, 9, 10, 7, 10, 20],
-               widths=[0.28, 0.20, 0.08, 0.10, 0.07, 0.09, 0.18], font_size=6.5,
-               title=title)  # fmt: skip
-    _text_block(fig, y, [
-        "EnEfG § 11 asks for annual averages; on a shorter period the status is indicative. "
-        "Electricity used only to upgrade waste heat (heat pumps) is left out of the PUE "
-        "(§ 11 (2) Satz 3). Duties apply from 300 kW non-redundant connected load; EU "
-        "reporting from 500 kW installed IT power (Del. Reg. (EU) 2024/1364 Art. 1).",
-    ], width=140)  # fmt: skip
+def _regulatory_page(doc: _Doc) -> Figure:
+    t, tables = doc.t, doc.tables
+    fig = _page(doc, t("heading.regulatory"))
+    y = _table(fig, 0.935, format_frame(tables.scope, t=t), SCOPE_WIDTHS, font_size=6.5,
+               title=t("heading.applicability"), origin=doc.origin)
+    eu = format_frame(tables.eu_fields, t=t)
+    _table(fig, y - 0.005, eu, EU_WIDTHS, font_size=6.5, title=t("heading.eu", ref=EU_REF),
+           origin=doc.origin)
+    return fig
+
+
+def _enefg_page(doc: _Doc) -> Figure:
+    t, tables, info = doc.t, doc.tables, doc.info
+    fig = _page(doc, t("heading.enefg_page"))
+    enefg = format_frame(tables.enefg, t=t)
+    y = _table(fig, 0.935, enefg, ENEFG_WIDTHS, font_size=6.5,
+               title=t("heading.enefg", commissioned=info.commissioned.isoformat()),
+               origin=doc.origin)
+    _text_block(fig, y, [t("smallprint.enefg")], width=140, size=7)
     return fig
 
 
 def write_pdf(
     path: Path, tables: ReportTables, info: ReportInfo, start: pd.Timestamp, end: pd.Timestamp
 ) -> None:
-    """Write the multi-page PDF report to ``path``."""
-    counter = [0]
+    """Write the multi-page PDF report to ``path`` in the tables' language."""
+    doc = _Doc(info, tables, Catalogue(tables.lang))
     with mpl.rc_context(RC_PARAMS):
         pages = [
-            _title_page(info, tables, start, end, counter),
-            _meters_page(info, tables, counter),
-            _monthly_page(info, tables, counter),
-            _charts_page(info, tables, counter, 0),
-            _charts_page(info, tables, counter, 1),
-            _regulatory_page(info, tables, counter),
+            _title_page(doc, start, end),
+            _meters_page(doc),
+            _monthly_page(doc),
+            _charts_page(doc, 0),
+            _charts_page(doc, 1),
+            _regulatory_page(doc),
+            _enefg_page(doc),
         ]
-        metadata = {"Title": content.title(info), "Author": info.operator or "thermalctl",
-                    "Subject": content.period_text(start, end, info.timezone),
-                    "Creator": "thermalctl"}  # fmt: skip
+        metadata = {"Title": content.title(info, doc.t),
+                    "Author": info.operator or "thermalctl",
+                    "Subject": content.period_text(start, end, info.timezone, doc.t),
+                    "Creator": "thermalctl", "Keywords": doc.origin}  # fmt: skip
         with PdfPages(path, metadata=metadata) as pdf:
             for page in pages:
                 pdf.savefig(page)

@@ -1,8 +1,9 @@
 """The report's numbers: one set of rounded tables that the CSV, PDF and HTML all print.
 
 Every figure is rounded once here (``DECIMALS``); the CSV files hold these
-values and :func:`format_value` prints them with the same number of decimals,
-so the PDF, the HTML and the CSV cannot disagree.
+values and :func:`format_value` prints them with the same number of decimals (in the
+report's language: decimal comma in German), so the PDF, the HTML and the CSV cannot
+disagree. Every table carries the data's origin (``origin`` column of the KPI tables).
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import pandas as pd
 
 from thermalctl.kpi.counters import interval_energies
 from thermalctl.kpi.engine import KpiResult, PeriodKpis, compute_kpis
+from thermalctl.reports.i18n import Catalogue
 from thermalctl.reports.info import ReportInfo
-from thermalctl.reports.regulatory import enefg_check, eu_fields
+from thermalctl.reports.origin import MEASURED, check_origin
+from thermalctl.reports.regulatory import enefg_check, eu_fields, scope_table
 
 __all__ = [
     "DECIMALS",
-    "HEADERS",
+    "GAP_COLUMNS",
     "ReportTables",
     "build_tables",
     "format_frame",
@@ -38,25 +41,20 @@ DECIMALS: dict[str, int] = {
 }  # fmt: skip
 
 #: Columns holding mixed quantities: printed with the decimals they were rounded to.
-MIXED_COLUMNS = frozenset({"value"})
+MIXED_COLUMNS = frozenset({"value", "site_value"})
 
-#: Column headers for print (the CSV keeps the column names, which carry units).
-HEADERS: dict[str, str] = {
-    "period": "Period", "facility_energy_kwh": "E_DC [kWh]", "it_energy_kwh": "E_IT [kWh]",
-    "reused_energy_kwh": "E_REUSE [kWh]", "dumped_energy_kwh": "Dumped [kWh]",
-    "backup_energy_kwh": "Backup heat [kWh]", "heat_demand_kwh": "Heat demand [kWh]",
-    "heat_supply_kwh": "DC heat [kWh]", "lost_heat_kwh": "Lost [kWh]", "pue": "PUE",
-    "erf": "ERF", "ere": "ERE", "wue_l_per_kwh": "WUE [L/kWh]", "ref": "REF",
-    "avoided_backup_energy_kwh": "Avoided fuel [kWh]", "avoided_cost_eur": "Avoided cost [EUR]",
-    "avoided_co2_kg": "Avoided CO2 [kg]", "completeness_pct": "Data [%]",
-    "estimated": "Estimated",
-}  # fmt: skip
+#: Columns whose cells are codes, printed through the catalogue (``code.<value>``).
+CODE_COLUMNS = frozenset({"estimated", "applicable", "period"})
+
+GAP_COLUMNS = ("start", "end", "duration_s")
+#: The data-quality page lists this many gaps, the longest first.
+LISTED_GAPS = 10
 
 KPI_COLUMNS: tuple[str, ...] = (
     "period", "facility_energy_kwh", "it_energy_kwh", "reused_energy_kwh", "dumped_energy_kwh",
     "backup_energy_kwh", "heat_demand_kwh", "heat_supply_kwh", "lost_heat_kwh", "pue", "erf",
     "ere", "wue_l_per_kwh", "ref", "avoided_backup_energy_kwh", "avoided_cost_eur",
-    "avoided_co2_kg", "completeness_pct", "estimated",
+    "avoided_co2_kg", "completeness_pct", "estimated", "origin",
 )  # fmt: skip
 
 #: Spans up to this many days get an hourly load diagram, longer ones a daily one.
@@ -71,8 +69,12 @@ class ReportTables:
     daily: pd.DataFrame  # one row per day, then "total"
     eu_fields: pd.DataFrame
     enefg: pd.DataFrame
+    scope: pd.DataFrame  # which rules apply, and why
+    gaps: pd.DataFrame  # the longest gaps: start, end (site local time), duration_s
     load: pd.DataFrame  # mean power [kW] per hour or day: it_kw, reused_kw, dumped_kw
     result: KpiResult  # the monthly KPI result (gaps, counter events, reasons)
+    origin: str = MEASURED  # measured / simulated / projected / mixed
+    lang: str = "en"
 
 
 def _sum(*values: float | None) -> float | None:
@@ -80,7 +82,7 @@ def _sum(*values: float | None) -> float | None:
     return sum(present) if present else None
 
 
-def _row(period: PeriodKpis) -> dict[str, object]:
+def _row(period: PeriodKpis, origin: str) -> dict[str, object]:
     dumped = period.dumped_energy_kwh
     lost = None
     if dumped is not None:
@@ -105,12 +107,14 @@ def _row(period: PeriodKpis) -> dict[str, object]:
         "avoided_co2_kg": period.avoided_co2_kg,
         "completeness_pct": 100.0 * period.completeness,
         "estimated": "yes" if period.estimated else "no",
+        "origin": origin,
     }
 
 
-def kpi_table(result: KpiResult) -> pd.DataFrame:
+def kpi_table(result: KpiResult, origin: str = MEASURED) -> pd.DataFrame:
     """Rounded KPI table: the periods, then the whole window as ``total``."""
-    frame = pd.DataFrame([_row(p) for p in (*result.periods, result.total)], columns=KPI_COLUMNS)
+    rows = [_row(p, origin) for p in (*result.periods, result.total)]
+    frame = pd.DataFrame(rows, columns=KPI_COLUMNS)
     for column, digits in DECIMALS.items():
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").round(digits)
@@ -140,10 +144,29 @@ def load_profile(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) ->
     return pd.DataFrame(out, index=grid[:-1])
 
 
+def gap_table(result: KpiResult, tz: str) -> pd.DataFrame:
+    """The longest gaps of the window (at most :data:`LISTED_GAPS`), in local time."""
+    gaps = sorted(result.total.gaps, key=lambda g: g.duration_s, reverse=True)[:LISTED_GAPS]
+    rows = [(g.start.tz_convert(tz), g.end.tz_convert(tz), g.duration_s) for g in gaps]
+    return pd.DataFrame(rows, columns=list(GAP_COLUMNS))
+
+
 def build_tables(
-    frame: pd.DataFrame, info: ReportInfo, start: pd.Timestamp, end: pd.Timestamp
+    frame: pd.DataFrame,
+    info: ReportInfo,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    *,
+    origin: str = MEASURED,
+    lang: str = "en",
 ) -> ReportTables:
-    """Compute every table of the report for the window ``[start, end)``."""
+    """Compute every table of the report for the window ``[start, end)``.
+
+    ``origin``: where the counters come from (:mod:`thermalctl.reports.origin`);
+    ``lang``: the language of the text columns (numbers are the same in every language).
+    """
+    check_origin(origin)
+    t = Catalogue(lang)
     options = {
         "start": start,
         "end": end,
@@ -156,34 +179,56 @@ def build_tables(
     }
     monthly = compute_kpis(frame, "MS", **options)
     daily = compute_kpis(frame, "D", max_gap_s=monthly.max_gap_s, **options)
+    period_start = start.tz_convert(info.timezone).date()
     period_end = (end - pd.Timedelta(microseconds=1)).tz_convert(info.timezone).date()
     return ReportTables(
-        monthly=kpi_table(monthly),
-        daily=kpi_table(daily),
-        eu_fields=eu_fields(monthly.total, info),
-        enefg=enefg_check(monthly.total, info, period_end),
+        monthly=kpi_table(monthly, origin),
+        daily=kpi_table(daily, origin),
+        eu_fields=eu_fields(monthly.total, info, origin, t),
+        enefg=enefg_check(monthly.total, info, period_end, t, period_start),
+        scope=scope_table(info, period_start, period_end, t),
+        gaps=gap_table(monthly, info.timezone),
         load=load_profile(frame, start, end),
         result=monthly,
+        origin=origin,
+        lang=lang,
     )
 
 
-def format_value(column: str, value: object) -> str:
-    """A table cell as printed in the PDF and HTML (same decimals as the CSV)."""
+def format_value(column: str, value: object, t: Catalogue | None = None) -> str:
+    """A table cell as printed in the PDF and HTML (same decimals as the CSV), in the
+    catalogue's language (English by default)."""
+    t = t or Catalogue("en")
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
+        return t("code.yes" if value else "code.no")
     if isinstance(value, int | float | np.integer | np.floating):
         if column in MIXED_COLUMNS:
-            return f"{float(value):,.3f}".rstrip("0").rstrip(".")
-        return f"{float(value):,.{DECIMALS.get(column, 3)}f}"
+            return t.trimmed(float(value), 3)
+        if column == "duration_s":
+            return t.duration(float(value))
+        return t.number(float(value), DECIMALS.get(column, 3))
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d %H:%M}"
+    if column == "threshold":
+        return t.localise(str(value))
+    if column in CODE_COLUMNS and t.has(f"code.{value}"):
+        return t(f"code.{value}")
+    if column == "origin" and t.has(f"origin.{value}"):
+        return t(f"origin.{value}")
     return str(value)
 
 
-def format_frame(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
-    """Strings of ``frame`` for print, with ``HEADERS`` as column names."""
+def format_frame(
+    frame: pd.DataFrame, columns: list[str] | None = None, t: Catalogue | None = None
+) -> pd.DataFrame:
+    """Strings of ``frame`` for print, with translated headers (``col.<name>``)."""
+    t = t or Catalogue("en")
     columns = list(frame.columns) if columns is None else columns
     text = pd.DataFrame(
-        {c: [format_value(c, v) for v in frame[c].tolist()] for c in columns}, dtype=object
+        {c: [format_value(c, v, t) for v in frame[c].tolist()] for c in columns}, dtype=object
     )
-    return text.rename(columns=lambda c: HEADERS.get(c, c.replace("_", " ")))
+    return text.rename(
+        columns=lambda c: t(f"col.{c}") if t.has(f"col.{c}") else c.replace("_", " ")
+    )
