@@ -83,3 +83,38 @@ def test_history_forecast_carries_draws_and_loss_lines_of_every_sink(hotel: Site
         hotel.sink("dhw").draw_m3_per_day, rel=0.01
     )
     assert set(forecast.sink_loss_w) == {s.id for s in hotel.sinks}
+
+
+def test_history_forecaster_learns_draws_from_the_tank_energy_balance(
+    hotel: SiteProfile,
+) -> None:
+    # The site's real draws peak three hours later than the standard shape: after two
+    # days the forecaster's draws follow the site's (inferred from heat meter, mean tank
+    # temperature and standing loss), not the standard shape, and keep the daily volume.
+    from thermalctl.sim.inputs import SyntheticWeather, draw_shape_for
+    from thermalctl.sim.offline import plant_state
+    from thermalctl.sim.plant import Plant
+
+    standard = draw_shape_for(hotel.site.timezone)
+    plant = Plant(hotel, 1_767_571_200.0, draw_shape=lambda t: standard(t + 3 * 3600.0))
+    weather = SyntheticWeather.for_site(hotel)
+    forecaster = HistoryForecaster(hotel)
+    state = None
+    for _ in range(2 * 288):
+        state = plant_state(plant, state)
+        forecaster.observe(state)
+        plant.step(300.0, weather(plant.time_s))
+    assert state is not None
+    start = plant.time_s
+    fc = forecaster.forecast(plant_state(plant, state), OperatorSettings(), start, 900.0, 96)
+    mids = start + 900.0 * (np.arange(96) + 0.5)
+    sink = hotel.sink("dhw")
+    true = np.array([
+        plant.dhw_draw_m3_per_s(sink, float(t)) for t in mids  # type: ignore[arg-type]
+    ])
+    shape = np.array([sink.draw_m3_per_day * standard(float(t)) for t in mids])
+    learned = fc.draw_m3_per_s["dhw"]
+    assert np.corrcoef(learned, true)[0, 1] > 0.95
+    assert np.corrcoef(learned, true)[0, 1] > np.corrcoef(learned, shape)[0, 1] + 0.2
+    # Daily volume within 5 % (the one-node energy balance of a stratified tank).
+    assert learned.sum() * 900.0 == pytest.approx(sink.draw_m3_per_day, rel=0.05)

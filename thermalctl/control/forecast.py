@@ -3,8 +3,12 @@
 * :class:`HistoryForecaster` learns from what the controller saw: weather by
   persistence of yesterday's same quarter hour with the present error fading out,
   must-run power and deferred-work arrivals as the mean of past days by quarter hour,
-  hot-water draws from the standard daily shape. Before a day of history exists it
-  falls back to the profile's means (which the site states, not the simulator).
+  hot-water draws as the mean of past days by quarter hour, each inferred from the
+  tank's measured energy balance (heat meter in, stored heat from the mean temperature,
+  standing loss out; the rest left with the draws). Where it has no history yet (or
+  the tank has no mean-temperature sensor string) it falls back to the profile's means
+  (the daily volume on the standard VDI 6002-1 shape), which the site states, not the
+  simulator.
 * :class:`OracleForecaster` reads a :class:`FutureSource` (the simulator's input
   generators) and returns what will actually happen: the upper bound.
 
@@ -228,6 +232,15 @@ class HistoryForecaster:
         self.must = {g.id: _SlotMeans(self.slots_per_day) for g in profile.rack_groups}
         self.arrivals = {g.id: _SlotMeans(self.slots_per_day) for g in profile.rack_groups}
         self.ages = {g.id: QueueAges() for g in profile.rack_groups}
+        #: Learned hot-water draws per quarter hour [m3/s], per sink with draws.
+        self.draws = {
+            sid: _SlotMeans(self.slots_per_day)
+            for sid, m in self.sink_models.items() if m.has_draws
+        }
+        self._tank_heat_j: dict[str, float] = dict.fromkeys(self.draws, 0.0)
+        self._tank_start: dict[str, tuple[float, float] | None] = dict.fromkeys(self.draws)
+        self._tank_top_sum: dict[str, float] = dict.fromkeys(self.draws, 0.0)
+        self._tank_top_n: dict[str, int] = dict.fromkeys(self.draws, 0)
         self._slot: int | None = None
         self._acc: dict[str, float] = {}
         self._last_s: float | None = None
@@ -250,6 +263,14 @@ class HistoryForecaster:
             queued = state.value(f"rack.{g.id}.queued_kwh")
             if queued is not None:
                 self.ages[g.id].observe(now, queued)
+        for sid in self.draws:
+            heat = state.value(f"sink.{sid}.heat_w")
+            if heat is not None:
+                self._tank_heat_j[sid] += max(0.0, heat) * dt
+            top = state.value(f"sink.{sid}.temp_c")
+            if top is not None:
+                self._tank_top_sum[sid] += top
+                self._tank_top_n[sid] += 1
         if slot != self._slot:
             if self._slot is not None:
                 self._close_slot(self._slot, state)
@@ -258,6 +279,12 @@ class HistoryForecaster:
             for g in self.profile.rack_groups:
                 self._slot_queue[g.id] = state.value_or(f"rack.{g.id}.queued_kwh", 0.0)
                 self._ran_kwh[g.id] = 0.0
+            for sid in self.draws:
+                mean = state.value(f"sink.{sid}.mean_temp_c")
+                self._tank_start[sid] = None if mean is None else (now, mean)
+                self._tank_heat_j[sid] = 0.0
+                self._tank_top_sum[sid] = 0.0
+                self._tank_top_n[sid] = 0
         self._add("ambient", state.value("ambient.temp_c"))
         for g in self.profile.rack_groups:
             self._add(f"must.{g.id}", self._must_now(state, g.id))
@@ -284,6 +311,37 @@ class HistoryForecaster:
             if queued is not None and g.id in self._slot_queue:
                 arrived = queued - self._slot_queue[g.id] + self._ran_kwh[g.id]
                 self.arrivals[g.id].put(slot, max(0.0, arrived))
+        for sid in self.draws:
+            draw = self._inferred_draw_m3_per_s(sid, state)
+            if draw is not None:
+                self.draws[sid].put(slot, draw)
+
+    def _inferred_draw_m3_per_s(self, sink_id: str, state: SiteState) -> float | None:
+        """The draw that closes the tank's energy balance over the slot just ended [m3/s]:
+        metered heat in, less the stored heat's change (mean temperature) and the
+        standing loss, left at the tank top's temperature over the mains'. ``None``
+        without a mean-temperature sensor string or a top reading."""
+        start = self._tank_start.get(sink_id)
+        mean = state.value(f"sink.{sink_id}.mean_temp_c")
+        n_top = self._tank_top_n[sink_id]
+        if start is None or mean is None or n_top == 0:
+            return None
+        t0, mean0 = start
+        span = state.now_s - t0
+        if span <= 0:
+            return None
+        model = self.sink_models[sink_id]
+        ua = float(getattr(model.sink, "loss_ua_w_per_k", 0.0))
+        mean_c = 0.5 * (mean + mean0)
+        loss_j = ua * (mean_c - model.plant_room_temp_c) * span
+        stored_j = model.capacity_j_per_k * (mean - mean0)
+        drawn_j = self._tank_heat_j[sink_id] - stored_j - loss_j
+        top = self._tank_top_sum[sink_id] / n_top
+        lift_k = top - float(model.mains_temp_c(state.now_s))
+        if lift_k <= 1.0:
+            return None
+        rho_cp = float(model.draw_w_per_k(np.ones(1))[0])
+        return max(0.0, drawn_j) / (rho_cp * lift_k * span)
 
     def forecast(
         self,
@@ -332,7 +390,8 @@ class HistoryForecaster:
         for sink_id, model in self.sink_models.items():
             expected = model.draw_forecast_m3_per_s(mids)
             if expected is not None:
-                draws[sink_id] = expected
+                learned = self.draws[sink_id].mean_by_slot()[day_slot]
+                draws[sink_id] = np.where(np.isnan(learned), expected, learned)
         losses = sink_loss_lines(self.sink_models, settings, mids, ambient, draws)
         return Forecast(ambient, must, arrivals, draws, due, queue, losses)
 
