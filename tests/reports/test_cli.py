@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO as REPO_ROOT
+from tests.conftest import HOTEL_SITE
 from thermalctl.reports import cli
 
 from .synthetic import synthetic_counters
 
-SITE = REPO_ROOT / "site_profiles" / "harbour_hotel_dhw.yaml"
+SITE = HOTEL_SITE
 
 
 def _run(*argv: str) -> int:

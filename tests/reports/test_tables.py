@@ -8,13 +8,15 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO as REPO_ROOT
+from tests.conftest import POOL_SITE
 from thermalctl.config import load_site
 from thermalctl.kpi import compute_kpis
 from thermalctl.reports import ReportFiles, report_info_from_profile
 from thermalctl.reports.regulatory import enefg_check
 
 from .conftest import INFO
+
+SITE_DIR = POOL_SITE.parent
 
 
 def test_total_row_is_the_engine_result(month_report: ReportFiles) -> None:
@@ -79,7 +81,7 @@ def test_enefg_targets_by_commissioning_date(
 
 @pytest.mark.parametrize("name", ["exmouth_pool.yaml", "harbour_hotel_dhw.yaml"])
 def test_report_info_from_site_profiles(name: str) -> None:
-    profile = load_site(REPO_ROOT / "site_profiles" / name).profile
+    profile = load_site(SITE_DIR / name).profile
     info = report_info_from_profile(profile)
     assert info.site_id == profile.site.id
     assert info.commissioned == profile.site.commissioned
