@@ -8,10 +8,12 @@ planner on the next call.
 The thermostat, as a competent site runs it (issue 9, "a fair contest"):
 
 * **GPU work runs when queued**: every rack group's cap is its power limit;
-* **a sink's valve opens below its set point** and closes at it (no band, no
-  charging): full heat request while the sink is colder than the set point in force;
-  a space-heating loop is switched off above its heating limit (summer switch-off,
-  which every weather-compensated heating controller has);
+* **a sink's valve opens while it calls for heat** and closes when it stops (no band,
+  no charging): full heat request while the sink is colder than the set point in
+  force, or while its own backup heater fires (a preheat valve on a heating return or
+  ahead of a hot-water heater opens whenever the heater downstream works:
+  :func:`calls_for_heat`); a space-heating loop is switched off at and above its
+  heating limit (summer switch-off, which every weather-compensated controller has);
 * **the dry cooler holds the rack supply temperature**, and stays off while any sink
   calls for heat, unless the loop reaches its ceiling (:func:`loop_ceiling_c`): a
   dry cooler that holds the design supply temperature while the boiler fires throws
@@ -26,7 +28,7 @@ from __future__ import annotations
 import math
 from typing import Protocol
 
-from thermalctl.config.site import SiteProfile
+from thermalctl.config.site import DhwSink, PoolSink, SiteProfile, SpaceHeatingSink
 from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
 from thermalctl.models.signals import AMBIENT_TEMP_C, LOOP_SUPPLY_TEMP_C
@@ -37,6 +39,7 @@ __all__ = [
     "BaselinePolicy",
     "Policy",
     "ThermostatPolicy",
+    "calls_for_heat",
     "heating_allowed",
     "loop_ceiling_c",
 ]
@@ -44,9 +47,19 @@ __all__ = [
 #: Once the loop reached its ceiling, the dry cooler stays enabled until the supply is
 #: this much cooler [K] (a 2 K switching differential, as on a boiler thermostat).
 DUMP_HYSTERESIS_K = 2.0
-#: Without rack coolant limits in the profile, the ceiling is this far below the supply
-#: alarm [K], so that holding the ceiling never raises the alarm.
-CEILING_BELOW_ALARM_K = 1.0
+AnySink = PoolSink | DhwSink | SpaceHeatingSink
+
+#: The ceiling stays this far below the racks' coolant limits and the supply alarm [K]:
+#: the loop may rise by about a kelvin before the next decision sees it (offline, every
+#: 5 min), and holding the ceiling must neither raise the alarm nor pass a limit.
+CEILING_MARGIN_K = 1.0
+#: A sink's backup counts as firing above this share of its rating [-] (1 %: a boiler's
+#: lowest modulation is some 10-20 %, so less is meter noise).
+BACKUP_FIRING_FRACTION = 0.01
+#: A sink that takes heat keeps calling up to this far above its set point [K] (the
+#: switching differential of its valve: without it a preheat whose heater the loop has
+#: just relieved would close, and its heater fire again, every other interval).
+SWITCHING_DIFFERENTIAL_K = 1.0
 
 
 class Policy(Protocol):
@@ -66,25 +79,53 @@ def loop_ceiling_c(profile: SiteProfile) -> float:
     """Highest coolant supply (rack inlet) temperature a rule-based policy lets the loop
     reach before it enables the dry cooler [degC].
 
-    The lowest of the rack groups' coolant inlet limits, and of their outlet limits less
-    the coolant's rise at full power, where the profile states them
-    (``rack_groups[].max_inlet_temp_c`` / ``max_outlet_temp_c``); otherwise
-    :data:`CEILING_BELOW_ALARM_K` below ``limits.coolant_supply_alarm_c``.
+    The lowest of ``limits.coolant_supply_alarm_c``, every rack group's coolant inlet
+    limit and its outlet limit less the coolant's rise at full power
+    (:class:`~thermalctl.models.loop.HeatLoopModel`, the group's share of the flow),
+    all less :data:`CEILING_MARGIN_K`: every figure is one a user reads in the profile.
     """
     from thermalctl.models.loop import HeatLoopModel
 
-    alarm = profile.limits.coolant_supply_alarm_c - CEILING_BELOW_ALARM_K
-    ceilings = [alarm]
-    rate = HeatLoopModel.from_profile(profile).capacity_rate_w_per_k
-    captured_full_w = sum(g.capture_fraction * g.max_power_w for g in profile.rack_groups)
+    loop = HeatLoopModel.from_profile(profile)
+    ceilings = [profile.limits.coolant_supply_alarm_c]
     for g in profile.rack_groups:
-        inlet = getattr(g, "max_inlet_temp_c", None)
-        outlet = getattr(g, "max_outlet_temp_c", None)
-        if inlet is not None:
-            ceilings.append(float(inlet))
-        if outlet is not None:
-            ceilings.append(float(outlet) - captured_full_w / rate)
-    return min(ceilings)
+        ceilings.append(g.coolant_inlet_limit_c)
+        rise = loop.group_outlet_temp_c(g, 0.0, g.max_power_w)
+        ceilings.append(g.coolant_outlet_limit_c - rise)
+    return min(ceilings) - CEILING_MARGIN_K
+
+
+def calls_for_heat(
+    state: SiteState,
+    sink: AnySink,
+    settings: OperatorSettings,
+    outdoor_c: float | None,
+    stale_after_s: float = math.inf,
+) -> bool:
+    """Whether a sink calls for heat [-], with heating allowed at this outdoor
+    temperature:
+
+    * colder than its set point in force (an unreadable temperature counts as colder);
+    * or below the top of its band while its own backup heater fires (where metered:
+      the heater downstream of a preheat works, so the preheat is wanted);
+    * or taking heat (its heat meter, where metered) within
+      :data:`SWITCHING_DIFFERENTIAL_K` above its set point.
+    """
+    if not heating_allowed(sink, outdoor_c):
+        return False
+    temp = state.value(f"sink.{sink.id}.temp_c", stale_after_s)
+    setpoint = settings.setpoint_c(sink)
+    if temp is None or temp < setpoint:
+        return True
+    if temp >= sink.band_high_c:
+        return False
+    threshold_w = BACKUP_FIRING_FRACTION * sink.backup.max_heat_w
+    backup = state.value(f"sink.{sink.id}.backup_heat_w", stale_after_s)
+    if backup is not None and backup > threshold_w:
+        return True
+    heat = state.value(f"sink.{sink.id}.heat_w", stale_after_s)
+    taking = heat is not None and heat > BACKUP_FIRING_FRACTION * sink.max_heat_w
+    return taking and temp < setpoint + SWITCHING_DIFFERENTIAL_K
 
 
 def heating_allowed(sink: object, outdoor_c: float | None) -> bool:
@@ -114,9 +155,7 @@ class ThermostatPolicy:
         requests: dict[str, float] = {}
         calling = False
         for sink in p.sinks:
-            temp = state.value(f"sink.{sink.id}.temp_c", stale)
-            cold = temp is None or temp < settings.setpoint_c(sink)
-            cold = cold and heating_allowed(sink, outdoor)
+            cold = calls_for_heat(state, sink, settings, outdoor, stale)
             calling = calling or cold
             requests[sink.id] = sink.max_heat_w if cold else 0.0
         return Decision(

@@ -3,20 +3,24 @@
 Three rules, each a few lines of a BMS programme:
 
 1. **Sinks in a stated priority, each charged to the top of its band.** The priority
-   is the order of ``sinks`` in the profile (first = served first). A sink starts
-   charging when it falls below the set point in force and keeps charging until it
-   reaches the top of its band (less :data:`FULL_MARGIN_K`): its thermal mass stores
-   the waste heat instead of the dry cooler rejecting it. A space-heating loop is never
-   charged at or above its heating limit (summer switch-off). A lower-priority sink
-   may charge while every sink above it is satisfied, or once the loop is within
-   :data:`LADDER_K` of its ceiling (the sinks above cannot take more).
+   is the order of ``sinks`` in the profile (first = served first). A sink that calls
+   for heat is always served (:func:`thermalctl.control.policy.calls_for_heat`). It
+   starts a charge cycle when it calls and keeps charging until
+   it reaches the top of its band (less :data:`FULL_MARGIN_K`) with its backup quiet:
+   its thermal mass stores the waste heat instead of the dry cooler rejecting it. A
+   space-heating loop is never charged at or above its heating limit (summer
+   switch-off). Beyond its call, a lower-priority sink charges while every sink above
+   it is full, once the loop is within :data:`LADDER_K` of its ceiling (the sinks above
+   cannot take more), or while the dry cooler runs.
 2. **Dry cooler only when every sink is satisfied or the loop reaches its ceiling**
    (:func:`thermalctl.control.policy.loop_ceiling_c`, with the thermostat's switching
    differential).
 3. **Deferrable GPU work runs when a sink wants heat or its deadline nears**: caps at
-   the rack limit while any sink charges, or when the oldest waiting work would miss
-   its deadline (less :data:`DEADLINE_MARGIN_H`) at full power otherwise; else the cap
-   is the must-run power (inference keeps running, batch work waits in the queue).
+   the rack limit while any sink charges and the dry cooler is off (with the dry cooler
+   running no sink can take more: the loop is at its ceiling), or when the oldest
+   waiting work would miss its deadline (less :data:`DEADLINE_MARGIN_H`) at full power
+   otherwise; else the cap is the must-run power (inference keeps running, batch work
+   waits in the queue).
 
 Waiting work's ages are tracked from the queue size alone
 (:class:`thermalctl.control.forecast.QueueAges`, first in first out: the safe side).
@@ -28,7 +32,12 @@ import math
 
 from thermalctl.config.site import SiteProfile
 from thermalctl.control.forecast import QueueAges
-from thermalctl.control.policy import DUMP_HYSTERESIS_K, heating_allowed, loop_ceiling_c
+from thermalctl.control.policy import (
+    DUMP_HYSTERESIS_K,
+    calls_for_heat,
+    heating_allowed,
+    loop_ceiling_c,
+)
 from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
 from thermalctl.models.signals import AMBIENT_TEMP_C, LOOP_SUPPLY_TEMP_C
@@ -64,28 +73,35 @@ class RulesPolicy:
         stale = p.limits.stale_after_s
         outdoor = state.value(AMBIENT_TEMP_C, stale)
         supply = state.value(LOOP_SUPPLY_TEMP_C, stale)
-        near_ceiling = supply is None or supply >= self.ceiling_c - LADDER_K
-        requests: dict[str, float] = {}
-        satisfied_above = True
+        calling: dict[str, bool] = {}
         for sink in p.sinks:
             temp = state.value(f"sink.{sink.id}.temp_c", stale)
-            allowed = heating_allowed(sink, outdoor)
-            if not allowed or (temp is not None and temp >= sink.band_high_c - FULL_MARGIN_K):
+            calling[sink.id] = calls_for_heat(state, sink, settings, outdoor, stale)
+            full = temp is not None and temp >= sink.band_high_c - FULL_MARGIN_K
+            if not heating_allowed(sink, outdoor) or (full and not calling[sink.id]):
                 self.charging.discard(sink.id)
-            elif temp is None or temp < settings.setpoint_c(sink):
+            elif calling[sink.id]:
                 self.charging.add(sink.id)
-            wants = sink.id in self.charging
-            open_ = wants and (satisfied_above or near_ceiling)
-            requests[sink.id] = sink.max_heat_w if open_ else 0.0
-            satisfied_above = satisfied_above and not wants
         wanting = bool(self.charging)
+        dump_on = self._dump_on(supply, wanting)
+        # A calling sink is always served. Charging beyond the call goes in priority
+        # order: a sink charges once every sink above it is full, when the loop nears its
+        # ceiling, or while the dry cooler runs (never dump what a sink would take).
+        open_all = supply is None or supply >= self.ceiling_c - LADDER_K or dump_on
+        requests: dict[str, float] = {}
+        full_above = True
+        for sink in p.sinks:
+            charging = sink.id in self.charging
+            open_ = calling[sink.id] or (charging and (full_above or open_all))
+            requests[sink.id] = sink.max_heat_w if open_ else 0.0
+            full_above = full_above and not charging
         return Decision(
             timestamp_s=state.now_s,
             mode=Mode.AUTO,
             policy=self.name,
-            gpu_power_cap_w=self._caps(state, wanting),
+            gpu_power_cap_w=self._caps(state, wanting and not dump_on),
             sink_heat_request_w=requests,
-            dump_on=self._dump_on(supply, wanting),
+            dump_on=dump_on,
             dump_heat_request_w=0.0,
         )
 

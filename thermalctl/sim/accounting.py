@@ -190,15 +190,16 @@ def plant_figures(plant: Plant) -> dict[str, Any]:
     t = plant.totals
     p = plant.profile
     ids = [s.id for s in p.sinks]
-    reused = sum(t.sink_kwh.values())
     backup = sum(t.backup_kwh.values())
     it = t.it_kwh
     facility = t.facility_kwh
     residual = plant.balance_residual_kwh()
     overheating = _per_sink(t, "overheating_kwh", ids)
+    useful = _per_sink(t, "heat_kwh", ids) or dict(t.sink_kwh)
+    reused = sum(useful.values())
     sinks = {
         s: {
-            "heat_kwh": t.sink_kwh[s],
+            "heat_kwh": useful[s],
             "backup_heat_kwh": t.backup_kwh[s],
             "overheating_kwh": None if overheating is None else overheating[s],
             "comfort_violation_kh": t.sink_comfort_violation_kh[s],
@@ -209,6 +210,7 @@ def plant_figures(plant: Plant) -> dict[str, Any]:
         "it_energy_kwh": it,
         "facility_energy_kwh": facility,
         "reused_heat_kwh": reused,
+        "delivered_heat_kwh": sum(t.sink_kwh.values()),
         "dumped_heat_kwh": t.dumped_kwh,
         "backup_heat_kwh": backup,
         "overheating_kwh": None if overheating is None else sum(overheating.values()),
