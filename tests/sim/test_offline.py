@@ -96,7 +96,7 @@ def test_energy_balance_closes_on_the_hotel(hotel: SiteProfile, policy: str) -> 
     m = simulate(hotel, policy, 1.0, start_s=START_S).metrics
     assert abs(m["energy_balance_residual_kwh"]) <= 0.005 * m["it_energy_kwh"]
     assert m["rack_limit_violations"] == 0
-    assert m["deferred_work_late_kwh"] == pytest.approx(0.0, abs=1e-6)
+    # Deadlines: tests/sim/test_invariants.py checks them for every site and policy.
 
 
 def test_mpc_burns_less_backup_than_the_thermostat(
