@@ -351,7 +351,9 @@ class SinkDynamics:
             slope_kw = np.asarray(slope_w, dtype=float) / 1e3
             data.col_upper[lay.col(Var.SINK_HEAT_KW, sink_id)] = sink.max_heat_w / 1e3
             backup = lay.col(Var.BACKUP_KW, sink_id)
-            data.col_upper[backup] = sink.backup.max_heat_w / 1e3
+            # The heater downstream of a preheat tank tops up every draw (the plant does not
+            # cap it either: it is sized for the peak draw); a sink's own backup is capped.
+            data.col_upper[backup] = INF if sm.has_draws else sink.backup.max_heat_w / 1e3
             data.cost[backup] = dt * backup_price
             temp = lay.col(Var.SINK_TEMP_C, sink_id)
             data.col_lower[temp] = -INF
@@ -405,10 +407,17 @@ class Comfort:
 
 class HxCapacity:
     """Each sink's exchanger passes at most ``a (H - inlet)``: ``H`` the water reaching
-    it (the topology's), ``inlet`` its sink side (the sink model's line in the planned
-    temperature, or a heat pump's evaporating temperature). At a step whose sink-side
-    inlet is fixed and above the hottest water the loop can bring, the inlet is held
-    at that water (the exchanger then passes only what deferrable work adds)."""
+    it (the topology's), ``inlet`` its sink side (the sink model's line at the present
+    state, or a heat pump's evaporating temperature), linearised at the present state:
+    the inlet is held at its present value over the horizon.
+
+    ``max(0, .)`` is not linear, so a sink hotter than the loop water would force the
+    loop up. The inlet is therefore never taken above the water the loop reaches with
+    nothing taken from it and no deferrable work (``H_free``, the loop's own heat
+    balance from the present supply), so doing nothing always satisfies the row; a sink
+    hotter than the hottest water the loop can bring at all gets no heat. The excess
+    slack ``HX_EXCESS_K`` (priced as unplaced heat) only keeps the programme feasible
+    where series exchangers upstream take the water a hot sink downstream would need."""
 
     def build_rows(self, b: Builder, site: PlannerSite) -> None:
         ks, later = b.steps, b.later
@@ -428,30 +437,38 @@ class HxCapacity:
     def update(self, data: LpData, model: PlannerModel, replan: Replan) -> None:
         site = model.site
         c = _loop_kw_per_k(site)
-        hottest = model.loop_max_c + replan.captured_must_kw(model) / c
+        must = replan.captured_must_kw(model)
+        free = _free_floating_water_c(model, replan)
+        full = sum(g.capture_fraction * g.max_power_w for g in model.profile.rack_groups) / 1e3
+        hottest = model.loop_max_c + full / c
         ambient = np.asarray(replan.inputs.ambient_c, dtype=float)
         for sink_id, sm in site.sink_models.items():
             ex = site.loop.exchangers[sink_id]
             a = ex.duty_w_per_k / 1e3
             t_init = replan.sink_temp_c(sm)
             if ex.heat_pump is not None:
-                offset = np.full(hottest.size, ex.heat_pump.evaporating_temp_c)
+                offset = np.full(free.size, ex.heat_pump.evaporating_temp_c)
                 slope = 0.0
             else:
                 offset, slope = sm.hx_inlet_line_c(
                     replan.mids_s, ambient, replan.planned_on_mean(sm)
                 )
                 offset = np.asarray(offset, dtype=float)
-                data.dynamic_values[(f"{Row.HX_CAPACITY}:slope", sink_id)] = np.full(
-                    hottest.size - 1, a * slope
+            # Linearised at the present state: the sink side's inlet is held at its present
+            # value over the horizon (the plan's own heating of the sink is not credited
+            # against it), and never above the hottest water the loop can bring, so a
+            # sink hotter than the loop (a tank after its legionella cycle) gets no heat
+            # without the excess slack pricing the loop's temperature.
+            present = offset + slope * t_init
+            inlet = np.minimum(present, free)
+            if np.any(present >= hottest):
+                cols = model.layout.col(Var.SINK_HEAT_KW, sink_id)
+                data.col_upper[cols] = np.where(present >= hottest, 0.0, data.col_upper[cols])
+            if ex.heat_pump is None:
+                data.dynamic_values[(f"{Row.HX_CAPACITY}:slope", sink_id)] = np.zeros(
+                    free.size - 1
                 )
-            inlet = offset.copy()
-            inlet[0] += slope * t_init
-            if slope == 0.0:
-                inlet = np.minimum(inlet, hottest)
-            else:
-                inlet[0] = min(inlet[0], hottest[0])
-            rhs = a * (replan.captured_must_kw(model) / c - inlet)
+            rhs = a * (must / c - inlet)
             if ex.heat_pump is not None:
                 cols = model.layout.col(Var.SINK_HEAT_KW, sink_id)
                 data.col_upper[cols] = np.minimum(
@@ -496,6 +513,23 @@ class HeatCap:
             rhs[0] -= slope_w[0] * replan.sink_temp_c(sm)
             data.row_upper[model.layout.row(Row.HEAT_CAP, sink_id)] = np.maximum(rhs, 0.0)
             data.dynamic_values[(Row.HEAT_CAP, sink_id)] = slope_w[1:]
+
+
+def _free_floating_water_c(model: PlannerModel, replan: Replan) -> Array:
+    """Rack outlet per step with nothing taken from the loop and no deferrable work
+    [degC]: the loop's own heat balance (storage and pipe loss) from the present supply,
+    capped at the highest supply the plan allows."""
+    site = model.site
+    store = site.loop.capacity_j_per_k / 3.6e6 / replan.dt_h
+    ua = site.loop.loss_ua_w_per_k / 1e3
+    must = replan.captured_must_kw(model)
+    supply = np.empty(must.size)
+    previous = replan.loop_supply_c
+    for k, heat in enumerate(must):
+        previous = min(model.loop_max_c,
+                       (heat + store * previous + ua * site.loop.plant_room_temp_c) / (store + ua))
+        supply[k] = previous
+    return supply + must / _loop_kw_per_k(site)
 
 
 def _has_heat_cap(sm: SinkModel) -> bool:
