@@ -232,6 +232,16 @@ async def test_frames_split_across_packets_and_pipelined_are_all_answered(rig: R
         await conn.send(burst[301:])
         tids = [int.from_bytes((await read_frame(conn.reader))[:2], "big") for _ in range(60)]
         assert tids == list(range(100, 160))                  # in order, none lost
+        # 5,000 requests (60 kB) in one write: read in turn, none dropped, in order
+        burst = b"".join(frame(struct.pack(">BHH", 4, 0, 2), tid=t) for t in range(5000))
+        conn.writer.write(burst)
+        tids = []
+        for _ in range(5000):
+            response = await read_frame(conn.reader)
+            assert response[7:9] == b"\x04\x04", response.hex()
+            tids.append(int.from_bytes(response[:2], "big"))
+        await conn.writer.drain()
+        assert tids == list(range(5000))
     finally:
         await conn.close()
 

@@ -69,10 +69,12 @@ _HEADER = 7
 #: Read quantity limits of the application protocol (functions 1-4) and write limits.
 _READ_MAX = {1: 2000, 2: 2000, 3: 125, 4: 125}
 _WRITE_COILS_MAX, _WRITE_REGISTERS_MAX = 1968, 123
-#: Requests of one client waiting to be served before its socket stops being read.
-_QUEUE_PAUSE, _QUEUE_RESUME = 32, 8
-#: Bytes of one client kept before a frame is complete (a frame is at most 260).
-_BUFFER_BYTES = 8192
+#: Requests of one client taken from its receive buffer before they are served: beyond
+#: it the socket is not read until the queue is down to ``_QUEUE_RESUME``.
+_QUEUE_MAX, _QUEUE_RESUME = 32, 8
+#: pymodbus empties a receive buffer above this size without a word; one read of an
+#: asyncio socket is at most 256 KiB and a paused socket is not read, so it never is.
+_BUFFER_BYTES = 1 << 20
 _DETAIL_CHARS = 120
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -278,6 +280,9 @@ class BmsConnection(ServerRequestHandler):
     def callback_data(self, data: bytes, addr: tuple[Any, ...] | None = None) -> int:
         used = 0
         while used < len(data):
+            if len(self._queue) >= _QUEUE_MAX:  # the rest waits in the receive buffer
+                self._pause()
+                break
             s = screen(data[used:], self.server.unit_id)
             if s.verdict is Verdict.WAIT:
                 break
@@ -303,36 +308,49 @@ class BmsConnection(ServerRequestHandler):
             self._enqueue(pdu)
         return used
 
-    def _hang_up(self) -> None:
-        """Close the connection once the requests before the bad frame are answered."""
-        if not self._queue:
-            self.close()
-            return
-        self._closing_after = True
+    def _pause(self) -> None:
         if not self._paused and self.transport:
             self.transport.pause_reading()  # type: ignore[attr-defined]
             self._paused = True
 
+    def _hang_up(self) -> None:
+        """Close the connection once the requests before the bad frame are answered."""
+        self.recv_buffer = b""
+        if not self._queue and (self._worker is None or self._worker.done()):
+            self.close()
+            return
+        self._closing_after = True
+        self._pause()
+
     def _enqueue(self, pdu: ModbusPDU) -> None:
         self._queue.append(pdu)
-        if len(self._queue) >= _QUEUE_PAUSE and not self._paused and self.transport:
-            self.transport.pause_reading()  # type: ignore[attr-defined]
-            self._paused = True
         if self._worker is None or self._worker.done():
             self._worker = self.loop.create_task(self._serve(), name=f"bms-client-{self.peer}")
 
+    def _take_backlog(self) -> None:
+        """Screen what waits in the receive buffer; read the socket again when it is taken."""
+        if self._closing_after or not self.transport:
+            return
+        if self.recv_buffer:
+            cut = self.callback_data(self.recv_buffer)
+            self.recv_buffer = self.recv_buffer[cut:]
+        if self._paused and not self._closing_after and len(self._queue) < _QUEUE_MAX \
+                and self.transport:
+            self.transport.resume_reading()  # type: ignore[attr-defined]
+            self._paused = False
+
     async def _serve(self) -> None:
         PEER.set(self.peer)
-        while self._queue and self.transport:
+        while self.transport:
+            if self._paused and len(self._queue) <= _QUEUE_RESUME:
+                self._take_backlog()
+            if not self._queue:
+                break
             request = self._queue.popleft()
             response = await self._answer(request)
             response.transaction_id, response.dev_id = request.transaction_id, request.dev_id
             if self.transport:
                 self.pdu_send(response)
-            if (self._paused and not self._closing_after and len(self._queue) <= _QUEUE_RESUME
-                    and self.transport):
-                self.transport.resume_reading()  # type: ignore[attr-defined]
-                self._paused = False
         self._queue.clear()
         if self._closing_after:
             self.close()
