@@ -1,10 +1,18 @@
-"""Benchmark the policies on the shipped sites: one table, one row per site and policy.
+"""The contest: every shipped site x {thermostat, rules, mpc, bound}, one table.
 
-    python tools/bench_policies.py                 # both sites, a full year, every policy
-    python tools/bench_policies.py --days 14 --sites site_profiles/exmouth_pool.yaml
+    python tools/bench_policies.py                        # a simulated year per site
+    python tools/bench_policies.py --fortnights           # 14 winter + 14 summer days
+    python tools/bench_policies.py --days 28 --sites site_profiles/exmouth_pool.yaml
 
-Real inputs can be given as for ``thermalctl simulate`` (--weather, --workload, --dhw).
-Runs one simulation at a time so that wall times are comparable.
+Each site runs with its own weather: the real EPW named in :data:`SITE_WEATHER` where
+one fits the site (read from ``../shared/data``; synthetic with a note when absent),
+else the profile's synthetic weather. Runs go one at a time, so wall times compare.
+
+Columns: backup heat, dumped heat, overheating [MWh]; electricity, fuel and total cost
+[kEUR] (total includes work left queued at the end, priced alike for all); CO2 [t];
+comfort [K h]; late work [kWh]; invariant violations (tests/sim/test_invariants.py's
+checks, :func:`thermalctl.sim.accounting.invariant_violations`); the share of the
+thermostat -> bound gap each policy closes, in backup heat and in total cost; wall time.
 """
 
 from __future__ import annotations
@@ -13,83 +21,182 @@ import argparse
 import datetime as dt
 import json
 import sys
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from thermalctl.config.loader import load_site
+from thermalctl.config.site import SiteProfile
+from thermalctl.models.localtime import zone
+from thermalctl.sim.accounting import invariant_violations
+from thermalctl.sim.inputs import Weather
 from thermalctl.sim.offline import simulate
-from thermalctl.sim.offline_cli import DEFAULT_START, _workload
-from thermalctl.sim.readers import read_dhw_profile, read_epw
+from thermalctl.sim.readers import read_epw
 
 ROOT = Path(__file__).resolve().parents[1]
-SITES = (ROOT / "site_profiles/exmouth_pool.yaml", ROOT / "site_profiles/harbour_hotel_dhw.yaml")
+SHARED_DATA = ROOT.parent / "shared" / "data"
+POLICIES = ("thermostat", "rules", "mpc", "bound")
+#: Real weather per site id: (file in ../shared/data, UTC offset override [h]). PVGIS
+#: writes its rows in UTC whatever the header says (thermalctl.sim.readers.read_epw).
+SITE_WEATHER: dict[str, tuple[str, float | None]] = {
+    "piedmont_residential": ("pvgis_tmy_45.000_8.000_2005_2023.epw", 0.0),
+}
+#: The two fortnights of ``--fortnights``: a January and a July start (local time).
+FORTNIGHTS = ("2026-01-05", "2026-07-06")
+#: Additive figures, summed over the fortnights.
+ADDITIVE = (
+    "it_energy_kwh", "reused_heat_kwh", "dumped_heat_kwh", "backup_heat_kwh",
+    "overheating_kwh", "heat_pump_electricity_kwh", "electricity_cost_eur", "fuel_cost_eur",
+    "backlog_cost_eur", "total_cost_eur", "co2_kg", "comfort_violation_kh",
+    "deferred_work_late_kwh", "wall_s", "days",
+)
 COLUMNS = (
     ("site", "site", "{}"),
     ("policy", "policy", "{}"),
-    ("it MWh", "it_energy_kwh", "{:.1f}"),
-    ("reused MWh", "reused_heat_kwh", "{:.1f}"),
-    ("dumped MWh", "dumped_heat_kwh", "{:.1f}"),
-    ("backup MWh", "backup_heat_kwh", "{:.1f}"),
-    ("PUE", "pue", "{:.3f}"),
-    ("ERF", "erf", "{:.3f}"),
-    ("comfort Kh", "comfort_violation_kh", "{:.1f}"),
+    ("backup MWh", "backup_heat_kwh", "{:.2f}"),
+    ("dumped MWh", "dumped_heat_kwh", "{:.2f}"),
+    ("overheat MWh", "overheating_kwh", "{:.2f}"),
+    ("elec kEUR", "electricity_cost_eur", "{:.2f}"),
+    ("fuel kEUR", "fuel_cost_eur", "{:.2f}"),
+    ("total kEUR", "total_cost_eur", "{:.2f}"),
+    ("CO2 t", "co2_kg", "{:.1f}"),
+    ("comfort Kh", "comfort_violation_kh", "{:.2f}"),
     ("late kWh", "deferred_work_late_kwh", "{:.1f}"),
-    ("rack viol", "rack_limit_violations", "{}"),
-    ("solve ms med", "solve_ms_median", "{:.2f}"),
-    ("wall s", "wall_s", "{:.1f}"),
+    ("violations", "violations", "{}"),
+    ("gap backup", "gap_backup", "{:.0%}"),
+    ("gap cost", "gap_cost", "{:.0%}"),
+    ("wall s", "wall_s", "{:.0f}"),
 )
-MWH = {"it_energy_kwh", "reused_heat_kwh", "dumped_heat_kwh", "backup_heat_kwh"}
+SCALE = {
+    "backup_heat_kwh": 1e-3, "dumped_heat_kwh": 1e-3, "overheating_kwh": 1e-3,
+    "electricity_cost_eur": 1e-3, "fuel_cost_eur": 1e-3, "total_cost_eur": 1e-3,
+    "co2_kg": 1e-3,
+}
 
 
-def _cell(metrics: dict[str, object], key: str, fmt: str) -> str:
-    value = metrics.get(key)
+def site_weather(profile: SiteProfile) -> tuple[Callable[[float], Weather] | None, str]:
+    """The site's real weather if :data:`SITE_WEATHER` names a file that is present."""
+    entry = SITE_WEATHER.get(profile.site.id)
+    if entry is None:
+        return None, "synthetic (profile simulation settings)"
+    name, offset = entry
+    path = SHARED_DATA / name
+    if not path.is_file():
+        return None, f"synthetic ({name} not found in {SHARED_DATA})"
+    return read_epw(path, utc_offset_h=offset), f"epw:{name}"
+
+
+def _start_s(profile: SiteProfile, start: str) -> float:
+    when = dt.datetime.fromisoformat(start)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=zone(profile.site.timezone))
+    return when.timestamp()
+
+
+def run_site(
+    profile: SiteProfile,
+    policies: Sequence[str],
+    windows: Sequence[tuple[str, float]],
+    log: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """Every policy on one site over the windows (start, days); figures summed."""
+    weather, source = site_weather(profile)
+    rows: list[dict[str, Any]] = []
+    for policy in policies:
+        total: dict[str, Any] = {}
+        violations: dict[str, str] = {}
+        for start, days in windows:
+            wall = time.perf_counter()
+            m = simulate(profile, policy, days, start_s=_start_s(profile, start),
+                         weather=weather, weather_source=source).metrics
+            log(f"{profile.site.id} {policy} {start} +{days:g} d: "
+                f"{time.perf_counter() - wall:.0f} s")
+            if m.get("kind") != "bound":
+                violations.update(invariant_violations(m))
+            for key in ADDITIVE:
+                value = m.get(key)
+                if isinstance(value, (int, float)):
+                    total[key] = total.get(key, 0.0) + float(value)
+            total.setdefault("site", m["site"])
+            total.setdefault("policy", m["policy"])
+            total["weather"] = source
+        total["violations"] = (
+            "n/a" if policy == "bound" else (len(violations) and ", ".join(sorted(violations)))
+            or 0
+        )
+        total["violation_reasons"] = violations
+        rows.append(total)
+    _gaps(rows)
+    return rows
+
+
+def _gaps(rows: list[dict[str, Any]]) -> None:
+    """Share of the thermostat -> bound gap each row closes, in backup and in cost."""
+    by = {r["policy"]: r for r in rows}
+    base, bound = by.get("thermostat"), by.get("bound")
+    for r in rows:
+        for key, col in (("backup_heat_kwh", "gap_backup"), ("total_cost_eur", "gap_cost")):
+            if base is None or bound is None or key not in r:
+                continue
+            gap = base[key] - bound[key]
+            r[col] = (base[key] - r[key]) / gap if abs(gap) > 1e-9 else None
+
+
+def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
+    value = row.get(key)
     if value is None:
         return "-"
-    if key in MWH and isinstance(value, float):
-        value = value / 1000.0
-    return fmt.format(value)
+    if isinstance(value, float) and key in SCALE:
+        value = value * SCALE[key]
+    try:
+        return fmt.format(value)
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def table(rows: Sequence[dict[str, Any]], markdown: bool = False) -> str:
+    header = [c[0] for c in COLUMNS]
+    cells = [[_cell(r, key, fmt) for _, key, fmt in COLUMNS] for r in rows]
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in cells]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
+    lines = [" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
+             "-+-".join("-" * w for w in widths)]
+    lines += [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=float, default=365.0)
-    parser.add_argument("--sites", nargs="*", default=[str(s) for s in SITES])
-    parser.add_argument("--policies", nargs="*", default=["baseline", "mpc", "oracle"])
-    parser.add_argument("--start", default=DEFAULT_START)
-    parser.add_argument("--weather")
-    parser.add_argument("--workload")
-    parser.add_argument("--dhw")
-    parser.add_argument("--json", help="also write all metrics to this JSON file")
+    parser.add_argument("--start", default="2026-01-05",
+                        help="start, ISO date; without an offset in each site's local time")
+    parser.add_argument("--fortnights", action="store_true",
+                        help=f"14 days from each of {', '.join(FORTNIGHTS)} instead")
+    parser.add_argument("--sites", nargs="*",
+                        default=[str(p) for p in sorted((ROOT / "site_profiles").glob("*.yaml"))])
+    parser.add_argument("--policies", nargs="*", default=list(POLICIES))
+    parser.add_argument("--json", help="also write every row to this JSON file")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args(argv)
-    start = dt.datetime.fromisoformat(args.start).replace(tzinfo=dt.UTC).timestamp()
-    rows: list[dict[str, object]] = []
+    windows = ([(s, 14.0) for s in FORTNIGHTS] if args.fortnights
+               else [(args.start, args.days)])
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    rows: list[dict[str, Any]] = []
     for site_path in args.sites:
-        profile = load_site(site_path).profile
-        for policy in args.policies:
-            result = simulate(
-                profile,
-                policy,
-                args.days,
-                start_s=start,
-                weather=read_epw(args.weather) if args.weather else None,
-                workloads=_workload(args.workload, profile.rack_groups) if args.workload
-                else None,
-                draw_shape=(
-                    read_dhw_profile(args.dhw, tz=profile.site.timezone) if args.dhw else None
-                ),
-            )
-            rows.append(result.metrics)
-            print(f"done {profile.site.id} {policy} in {result.metrics['wall_s']:.1f} s",
-                  file=sys.stderr, flush=True)
-    header = [c[0] for c in COLUMNS]
-    cells = [[_cell(m, key, fmt) for _, key, fmt in COLUMNS] for m in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
-    print(f"{args.days:g} days from {args.start}")
-    print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("-+-".join("-" * w for w in widths))
-    for r in cells:
-        print(" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2))
+        rows += run_site(load_site(site_path).profile, args.policies, windows, log)
+        if args.json:  # after every site, so a long run leaves what it has done
+            Path(args.json).write_text(json.dumps(rows, indent=2, default=str))
+    what = " + ".join(f"{d:g} days from {s}" for s, d in windows)
+    sources = {r["site"]: r["weather"] for r in rows}
+    print(f"{what}; weather: " + "; ".join(f"{k}: {v}" for k, v in sources.items()))
+    print(table(rows, markdown=args.markdown))
     return 0
 
 
