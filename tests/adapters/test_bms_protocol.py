@@ -7,11 +7,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import struct
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from ipaddress import ip_network
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -309,6 +313,22 @@ async def test_address_in_use_raises_a_clear_adapter_error() -> None:
             await server.start()
         assert isinstance(err.value.__cause__, OSError)
         await server.stop()
+
+
+def test_run_with_the_bms_address_in_use_exits_1_without_a_traceback(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, "THERMALCTL_BMS_LISTEN": f"127.0.0.1:{port}"}
+        done = subprocess.run(
+            [sys.executable, "-m", "thermalctl", "run", "--site", str(POOL_SITE),
+             "--state-dir", str(tmp_path)], env=env, capture_output=True, text=True,
+            timeout=120, check=False)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"thermalctl run: BMS server cannot listen on 127.0.0.1:{port}: Address already in use")
 
 
 async def test_address_not_local_raises_a_clear_adapter_error() -> None:

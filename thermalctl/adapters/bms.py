@@ -41,6 +41,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -85,8 +86,11 @@ WATCHDOG_SOURCE = "bms:watchdog"
 _RAW_CHARS = 40
 
 
-class BmsListenError(AdapterError):
-    """The BMS server cannot listen on its address (in use, not local, not resolvable)."""
+class BmsListenError(AdapterError, OSError):
+    """The BMS server cannot listen on its address (in use, not local, not resolvable).
+
+    An ``OSError`` too, like the store's errors, so that the CLI prints it and exits 1.
+    """
 
 
 @dataclass(frozen=True)
@@ -261,7 +265,12 @@ class BmsServer:
             await server.serve_forever(background=True)
         except RuntimeError as exc:  # pymodbus: "Could not start listen"; the OSError kept
             cause = server.listen_error
-            reason = cause.strerror or str(cause) if cause is not None else str(exc)
+            if cause is None:
+                reason = str(exc)
+            elif isinstance(cause.errno, int) and cause.errno > 0:
+                reason = os.strerror(cause.errno)   # asyncio's own text repeats the address
+            else:
+                reason = cause.strerror or str(cause)  # a name that does not resolve
             raise BmsListenError(f"BMS server cannot listen on {where}: {reason}") from (
                 cause or exc)
         self._server = server
