@@ -13,7 +13,7 @@ import pandas as pd
 from thermalctl.reports.i18n import Catalogue
 from thermalctl.reports.info import ReportInfo
 from thermalctl.reports.origin import MEASURED
-from thermalctl.reports.scope import APPLIES
+from thermalctl.reports.scope import APPLIES, DOES_NOT_APPLY
 from thermalctl.reports.tables import ReportTables, format_frame, format_value
 
 __all__ = [
@@ -226,10 +226,13 @@ def notes(tables: ReportTables, tz: str, t: Catalogue) -> list[str]:
 
 def enefg_targets(tables: ReportTables, t: Catalogue) -> tuple[list[tuple[float, str]],
                                                                 list[tuple[float, str]]]:
-    """PUE and ERF target lines for the trend chart, from the EnEfG table."""  # fmt: skip
+    """PUE and ERF target lines for the trend chart, from the EnEfG table: only targets
+    that apply (or will) to the site; none for a site outside the act."""  # fmt: skip
     pue: list[tuple[float, str]] = []
     erf: list[tuple[float, str]] = []
     for row in tables.enefg.itertuples():
+        if row.applicable == DOES_NOT_APPLY:
+            continue
         threshold = str(row.threshold)
         value = float(threshold.split()[-1])
         label = t("chart.target", threshold=threshold.split()[0] + " " + t.plain(value),

@@ -35,8 +35,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Site, data origin, applicable rules and key figures for the reporting period",
         "Standort, Herkunft der Daten, anwendbare Vorschriften und Kennzahlen des "
         "Berichtszeitraums"),
-    "footer": _m("thermalctl energy report · {site} ({id})",
-                 "thermalctl Energiebericht · {site} ({id})"),
+    "footer": _m("thermalctl energy report · {id}", "thermalctl Energiebericht · {id}"),
     "page": _m("page {n}", "Seite {n}"),
     "period": _m("{start} to {end} ({tz}), end exclusive",
                  "{start} bis {end} ({tz}), Ende ausschließlich"),

@@ -36,10 +36,10 @@ HEADER_COLOUR = "#dfe6ee"
 TABLE_WIDTH = 0.88  # of the page
 GLYPH_EM = 0.68  # with the cells' padding
 #: Column widths [fraction of the table] of each table.
-METER_WIDTHS = (0.13, 0.21, 0.13, 0.24, 0.16, 0.13)
+METER_WIDTHS = (0.12, 0.25, 0.12, 0.23, 0.15, 0.13)
 ENERGY_WIDTHS = (0.10, 0.14, 0.14, 0.14, 0.08, 0.08, 0.08, 0.11, 0.13)
 HEAT_WIDTHS = (0.09, 0.11, 0.11, 0.11, 0.10, 0.11, 0.11, 0.10, 0.09, 0.07)
-SCOPE_WIDTHS = (0.13, 0.13, 0.16, 0.07, 0.05, 0.08, 0.38)
+SCOPE_WIDTHS = (0.12, 0.12, 0.18, 0.07, 0.06, 0.09, 0.36)
 EU_WIDTHS = (0.26, 0.08, 0.06, 0.10, 0.34, 0.16)
 ENEFG_WIDTHS = (0.23, 0.15, 0.08, 0.09, 0.06, 0.09, 0.30)
 #: Banner colours by data origin: measured plain, anything else a warning.
@@ -67,8 +67,9 @@ def _page(doc: _Doc, heading: str) -> Figure:
     fig = Figure(figsize=A4_IN)
     doc.pages += 1
     fig.text(0.06, 0.965, heading, fontsize=13, weight="bold", color="#1f4e79")
-    footer = doc.t("footer", site=doc.info.site_name, id=doc.info.site_id)
-    fig.text(0.06, 0.025, f"{footer} · {doc.origin}", fontsize=7, color="#555555")
+    footer = doc.t("footer", id=doc.info.site_id)
+    short = doc.t("origin.line", origin=doc.t(f"source.{doc.tables.origin}"))
+    fig.text(0.06, 0.025, f"{footer} · {short}", fontsize=7, color="#555555")
     fig.text(0.94, 0.025, doc.t("page", n=doc.pages), fontsize=7, color="#555555", ha="right")
     return fig
 
@@ -196,14 +197,14 @@ def _charts_page(doc: _Doc, which: int) -> Figure:
     t, tables, info = doc.t, doc.tables, doc.info
     if which == 0:
         fig = _page(doc, t("heading.charts_load"))
-        fig.text(0.06, 0.94, doc.origin, fontsize=6.5, style="italic", color=ORIGIN_COLOUR)
-        plots.plot_load(fig.add_axes((0.1, 0.56, 0.84, 0.36)), tables.load,
+        fig.text(0.06, 0.948, doc.origin, fontsize=6.5, style="italic", color=ORIGIN_COLOUR)
+        plots.plot_load(fig.add_axes((0.1, 0.55, 0.84, 0.36)), tables.load,
                         tables.result.total.gaps, info.timezone, t)  # fmt: skip
         plots.plot_seasonal(fig.add_axes((0.1, 0.10, 0.84, 0.36)), tables.monthly, t)
         return fig
     fig = _page(doc, t("heading.charts_flows"))
-    fig.text(0.06, 0.94, doc.origin, fontsize=6.5, style="italic", color=ORIGIN_COLOUR)
-    plots.plot_heat_flows(fig.add_axes((0.1, 0.56, 0.84, 0.36)), tables.monthly, t)
+    fig.text(0.06, 0.948, doc.origin, fontsize=6.5, style="italic", color=ORIGIN_COLOUR)
+    plots.plot_heat_flows(fig.add_axes((0.1, 0.55, 0.84, 0.36)), tables.monthly, t)
     trend = tables.daily if len(tables.monthly) <= 4 else tables.monthly
     pue, erf = content.enefg_targets(tables, t)
     plots.plot_trends(fig.add_axes((0.1, 0.10, 0.78, 0.36)), trend, pue, erf, t)
