@@ -6,7 +6,7 @@ import argparse
 import re
 
 from tests.conftest import REPO
-from tests.packaging.test_cli_manners import _commands
+from tests.install.test_cli_manners import _commands
 from thermalctl.config import services
 
 DOC = REPO / "docs" / "deploy.md"
