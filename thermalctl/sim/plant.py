@@ -16,8 +16,9 @@ capacity rates. A sink's exchanger can be a heat pump's evaporator: the sink the
 gets the condenser heat and the heat pump's electricity is counted apart.
 
 The local controllers that a real plant has (and thermalctl does not replace)
-are modelled too: the dry-cooler loop that trims dump heat to hold the
-coolant supply temperature, each sink's own backup heater (the building's boiler on
+are modelled too: the dry cooler's own controller (a requested duty, guarded at the
+racks' inlet limit; without a request a PI loop holding the supply set point), each
+sink's own backup heater (the building's boiler on
 its heating curve, the heater downstream of a preheat tank, the pool's boiler
 thermostat) and a preheat tank's daily legionella cycle.
 
@@ -245,6 +246,8 @@ class Plant:
         self.heat_path_fault = False
         #: Integral part of the dry-cooler loop's output [W] (reset while the dump is off).
         self._dump_integral_w = 0.0
+        #: The racks' coolant inlet limit the dry cooler's guard holds [degC].
+        self._inlet_limit_c = profile.coolant_inlet_limit_c
         self.initial_loop_energy_j = self.loop_energy_j()
 
     # -- bookkeeping ---------------------------------------------------------------
@@ -425,18 +428,23 @@ class Plant:
         passage = self._pass_exchangers(rack_outlet, nodes, env)
         dc_inlet = self.loop.dry_cooler_inlet_c(rack_outlet, passage.extracted_w)
 
-        # Dry cooler: controller's request, trimmed by the local loop that holds the
-        # supply temperature at its set point.
+        # Dry cooler (its local controller): with a duty requested it runs at that duty,
+        # raised only to keep the racks' inlet below their limit; with none it holds the
+        # supply temperature at its set point (PI).
         dump_w = 0.0
         fan_w = 0.0
         if commands.dump_on:
             capacity = self.loop.dump_capacity_w(dc_inlet, weather.temp_c)
-            error_k = loop_temp - loop.supply_temp_setpoint_c
-            # PI with anti-windup: the integral stays within what the cooler can reject.
-            self._dump_integral_w = min(capacity, max(0.0, self._dump_integral_w + (
-                DUMP_GAIN_W_PER_K * error_k * dt_s / DUMP_INTEGRAL_TIME_S)))
-            trim = DUMP_GAIN_W_PER_K * error_k + self._dump_integral_w
-            wanted = max(commands.dump_heat_request_w, trim)
+            if commands.dump_heat_request_w > 0.0:
+                self._dump_integral_w = 0.0
+                guard = DUMP_GAIN_W_PER_K * (loop_temp - self._inlet_limit_c)
+                wanted = max(commands.dump_heat_request_w, guard)
+            else:
+                error_k = loop_temp - loop.supply_temp_setpoint_c
+                # PI with anti-windup: the integral stays within what the cooler rejects.
+                self._dump_integral_w = min(capacity, max(0.0, self._dump_integral_w + (
+                    DUMP_GAIN_W_PER_K * error_k * dt_s / DUMP_INTEGRAL_TIME_S)))
+                wanted = DUMP_GAIN_W_PER_K * error_k + self._dump_integral_w
             dump_w = min(max(0.0, wanted), capacity)
             fan_w = self.loop.dump_fan_w(dump_w, capacity)
         else:
