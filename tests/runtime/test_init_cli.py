@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SITE_PROFILES
 from thermalctl.cli import main
 from thermalctl.config.loader import ConfigError, load_site, map_search_dirs, site_path
 from thermalctl.examples import example_names, maps_dir, profiles_dir
@@ -91,7 +92,8 @@ def test_init_of_an_unknown_example_names_those_there_are(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", str(tmp_path), "--example", "exmouth"]) == 1
     err = capsys.readouterr().err
-    assert "no example site 'exmouth'" in err and "exmouth_pool, harbour_hotel_dhw" in err
+    shipped = ", ".join(sorted(p.stem for p in SITE_PROFILES))
+    assert "no example site 'exmouth'" in err and shipped in err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -103,7 +105,8 @@ def test_init_without_a_folder_asks_for_one(capsys: pytest.CaptureFixture[str]) 
 def test_init_lists_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", "--list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["examples"]
-    assert [r["name"] for r in rows] == example_names() == ["exmouth_pool", "harbour_hotel_dhw"]
+    shipped = sorted(p.stem for p in SITE_PROFILES)  # every profile of site_profiles/
+    assert [r["name"] for r in rows] == example_names() == shipped
     assert {r["site_id"] for r in rows} == {"exmouth_pool", "harbour_hotel"}
 
 
