@@ -156,13 +156,15 @@ def simulate(
     backend: str = "auto",
     settings: OperatorSettings | None = None,
     progress: Progress | None = None,
+    recorder: Callable[[Plant], None] | None = None,
 ) -> OfflineResult:
     """Run ``policy_name`` through the control core on the simulated plant for ``days``
     (or evaluate the bound over them: see the module docstring).
 
     ``weather_source`` says where ``weather`` comes from (echoed in the figures; default
     ``"synthetic"`` with the profile's ``simulation`` settings); ``progress`` is called
-    with the share done about once a simulated day.
+    with the share done about once a simulated day; ``recorder`` (controllers only) is
+    called with the plant after every plant step (e.g. to keep an hourly trace).
     """
     wall_start = time.perf_counter()
     name = canonical(policy_name)
@@ -212,6 +214,8 @@ def simulate(
         ledger.before_step()
         plant.step(dt_s, weather_fn(plant.time_s))
         ledger.after_step(dt_s)
+        if recorder is not None:
+            recorder(plant)
         if progress is not None and plant.time_s >= next_progress:
             progress((plant.time_s - start_s) / (end_s - start_s))
             next_progress += PROGRESS_EVERY_S
