@@ -38,6 +38,8 @@ _FEATURE_COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("thermalctl.sim.offline_cli", "fast offline simulation of a policy (no network)"),
     "kpi": ("thermalctl.runtime.kpi_cli", "KPIs (PUE, ERF, ERE, ...) from a CSV of meter counters"),
     "report": ("thermalctl.reports.cli", "energy report for permitting (HTML, PDF, CSV)"),
+    "assess": ("thermalctl.runtime.assess_cli", "feasibility study of a candidate site: "
+               "projected reuse, ERF, avoided fuel, cost and CO2, EnEfG/EED outlook"),
     "registers": ("thermalctl.adapters.bms_cli", "print the BMS Modbus server's register map"),
     "signals": ("thermalctl.config.signals_cli", "list the signals and actuators (with --site: "
                 "a site's names, which are required and what binds them)"),

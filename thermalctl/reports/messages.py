@@ -456,4 +456,183 @@ MESSAGES: dict[str, dict[str, str]] = {
     "chart.energy_kwh_month": _m("Energy [kWh per month]", "Energie [kWh pro Monat]"),
     "chart.trend.title": _m("PUE and ERF trend", "Verlauf von PUE und ERF"),
     "chart.target": _m("EnEfG {threshold} from {date}", "EnEfG {threshold} ab {date}"),
+    # -- feasibility study (thermalctl assess) --------------------------------------------
+    "assess.title": _m("Feasibility study (projection): {site}",
+                       "Machbarkeitsstudie (Prognose): {site}"),
+    "assess.heading": _m("Feasibility study: waste-heat reuse (projection)",
+                         "Machbarkeitsstudie: Abwärmenutzung (Prognose)"),
+    "assess.subtitle": _m(
+        "Expected heat reuse, ERF, avoided fuel, cost and CO2 of the planned site, simulated "
+        "before any hardware is bought",
+        "Erwartete Abwärmenutzung, ERF, vermiedener Brennstoff, Kosten und CO2 des geplanten "
+        "Standorts, simuliert vor dem Kauf der Anlagen"),
+    "assess.footer": _m("thermalctl feasibility study · {id}",
+                        "thermalctl Machbarkeitsstudie · {id}"),
+    "assess.period": _m("{start} to {end} ({tz}), end exclusive; {days} days simulated",
+                        "{start} bis {end} ({tz}), Ende ausschließlich; {days} Tage simuliert"),
+    "assess.policy.thermostat": _m("Thermostat (today's practice)",
+                                   "Thermostat (heutige Praxis)"),
+    "assess.policy.rules": _m("Rules (commissioning engineer)", "Regeln (Inbetriebnahme)"),
+    "assess.policy.mpc": _m("Planner (MPC)", "Planer (MPC)"),
+    "assess.heading.assumptions": _m("What the projection rests on",
+                                     "Grundlagen der Prognose"),
+    "assess.heading.key": _m("Key figures for the projected period, by control policy",
+                             "Kennzahlen für den prognostizierten Zeitraum nach Regelstrategie"),
+    "assess.heading.comparison": _m("Heat reuse, avoided fuel, cost and CO2 by control policy",
+                                    "Abwärmenutzung, vermiedener Brennstoff, Kosten und CO2 "
+                                    "nach Regelstrategie"),
+    "assess.heading.sinks": _m("Heat sinks under {policy}", "Wärmesenken mit {policy}"),
+    "assess.heading.charts_load": _m("Load diagram and seasonal supply against demand: {policy}",
+                                     "Lastgang und jahreszeitliches Angebot und Bedarf: {policy}"),
+    "assess.heading.charts_duration": _m("Duration curves and reuse by policy",
+                                         "Jahresdauerlinien und Nutzung nach Regelstrategie"),
+    "assess.heading.monthly": _m("Monthly energy and KPI table: {policy}",
+                                 "Monatliche Energie- und Kennzahlentabelle: {policy}"),
+    "assess.heading.outlook": _m("EnEfG / EED outlook", "Ausblick EnEfG / EED"),
+    "assess.heading.enefg": _m(
+        "EnEfG § 11 targets by commissioning date ({commissioned}), projected with {policy}",
+        "EnEfG § 11: Anforderungen nach Datum der Inbetriebnahme ({commissioned}), "
+        "prognostiziert mit {policy}"),
+    "assess.heading.limits": _m("Limits of this study", "Grenzen dieser Studie"),
+    "assess.assume.period": _m("Simulated period: {period}.", "Simulierter Zeitraum: {period}."),
+    "assess.assume.weather": _m("Weather: {weather}.", "Wetter: {weather}."),
+    "assess.assume.policies": _m(
+        "Control policies simulated: {policies}; the charts and the monthly table show "
+        "{expected}. Every policy runs through thermalctl's one control core on the simulated "
+        "plant of the site profile (5-minute decisions, 15-minute plans).",
+        "Simulierte Regelstrategien: {policies}; Diagramme und Monatstabelle zeigen "
+        "{expected}. Jede Strategie läuft durch den einen Regelkern von thermalctl auf der "
+        "simulierten Anlage des Standortprofils (Entscheidung alle 5 Minuten, Planung alle "
+        "15 Minuten)."),
+    "assess.assume.reference": _m(
+        "Reference for what is avoided: the site's backup heaters supply all the heat the "
+        "sinks take (per sink its own heater, efficiency or COP, fuel price and emission "
+        "factor from the site profile).",
+        "Vergleichsfall für das Vermiedene: die Ersatzheizungen des Standorts liefern die "
+        "gesamte Wärme der Senken (je Senke ihr eigener Wärmeerzeuger, Wirkungsgrad oder "
+        "COP, Brennstoffpreis und Emissionsfaktor aus dem Standortprofil)."),
+    "assess.assume.not_annual": _m(
+        "The period is not a whole number of years: the figures are for the simulated period "
+        "only, not annual values, and the EnEfG statuses are indicative.",
+        "Der Zeitraum umfasst keine ganzen Jahre: die Werte gelten nur für den simulierten "
+        "Zeitraum, sie sind keine Jahreswerte, und die Einstufung nach EnEfG ist nur ein "
+        "Hinweis."),
+    "assess.assume.epw_offset": _m(
+        "EPW rows read at UTC{offset:+g} h ({why}).",
+        "EPW-Zeilen gelesen mit UTC{offset:+g} h ({why})."),
+    "assess.assume.epw_header": _m("the file's LOCATION time zone, as the format defines",
+                                   "Zeitzone der LOCATION-Zeile, wie das Format es vorsieht"),
+    "assess.assume.epw_given": _m("given with --epw-utc-offset", "mit --epw-utc-offset angegeben"),
+    "assess.assume.synthetic": _m(
+        "synthetic from the site profile: mean {mean} °C, annual amplitude {annual} K, "
+        "daily {daily} K",
+        "synthetisch aus dem Standortprofil: Mittel {mean} °C, Jahresamplitude {annual} K, "
+        "Tagesamplitude {daily} K"),
+    "assess.assume.workload": _m(
+        "IT load: the rack groups of the site profile (installed IT power {power} kW; mean "
+        "utilisation and deferrable share per group as profiled).",
+        "IT-Last: die Rackgruppen des Standortprofils (installierte IT-Leistung {power} kW; "
+        "mittlere Auslastung und verschiebbarer Anteil je Gruppe laut Profil)."),
+    "assess.note.reference": _m(
+        "Avoided = reference (the backup heaters supply all the heat) less what the backup "
+        "heaters still burn; the avoided cost and CO2 are net of the electricity a heat pump on "
+        "the loop uses to lift the heat. Reused heat counts only heat inside the sinks' comfort "
+        "band (heat above it is overheating, not reuse).",
+        "Vermieden = Vergleichsfall (Ersatzheizungen liefern die gesamte Wärme) abzüglich "
+        "dessen, was die Ersatzheizungen noch verbrauchen; vermiedene Kosten und CO2 sind um "
+        "den Strom einer Wärmepumpe am Kreislauf vermindert, die die Wärme anhebt. Als "
+        "wiederverwendet zählt nur Wärme innerhalb des Komfortbands der Senken (darüber ist "
+        "sie Überhitzung, keine Nutzung)."),
+    "assess.note.total_cost": _m(
+        "Total energy cost: electricity (facility and heat pumps, at the time-of-use price) "
+        "plus the backup fuel still burnt, plus the electricity that deferred work still "
+        "queued at the end will take.",
+        "Gesamte Energiekosten: Strom (Rechenzentrum und Wärmepumpen, zum zeitabhängigen "
+        "Preis) zuzüglich des noch verbrauchten Brennstoffs der Ersatzheizung und des Stroms "
+        "für am Ende noch wartende verschiebbare Arbeit."),
+    "assess.note.outlook": _m(
+        "Outlook: the projected totals are checked against every EnEfG target; 'not yet "
+        "applicable' with '(would be met)' says how the site would stand once the target "
+        "applies.",
+        "Ausblick: die prognostizierten Summen werden mit jeder Anforderung des EnEfG "
+        "verglichen; 'noch nicht anzuwenden' mit '(wäre erfüllt)' zeigt, wie der Standort "
+        "dastünde, sobald die Anforderung gilt."),
+    "assess.limit.model": _m(
+        "The plant is thermalctl's model of the site profile (pool, tank and building physics, "
+        "exchangers by effectiveness-NTU, dry cooler); its parameters are design values until "
+        "'thermalctl calibrate' fits them to logged data.",
+        "Die Anlage ist das Modell von thermalctl aus dem Standortprofil (Becken-, Speicher- und "
+        "Gebäudephysik, Wärmeübertrager nach Effektivität-NTU, Rückkühler); seine Parameter "
+        "sind Auslegungswerte, bis 'thermalctl calibrate' sie an Messdaten anpasst."),
+    "assess.limit.workload": _m(
+        "The IT load is the profile's synthetic workload; real utilisation changes the heat "
+        "on offer in proportion.",
+        "Die IT-Last ist die synthetische Last des Profils; die tatsächliche Auslastung "
+        "verändert das Wärmeangebot im selben Verhältnis."),
+    "assess.limit.prices": _m(
+        "Prices and emission factors are the profile's, constant over the period (time of "
+        "use for electricity).",
+        "Preise und Emissionsfaktoren sind die des Profils, konstant über den Zeitraum (Strom "
+        "zeitabhängig)."),
+    "assess.limit.meters": _m(
+        "A projection is no measurement: once the site runs, the energy report from its "
+        "calibrated meters ('thermalctl report') is what an authority takes.",
+        "Eine Prognose ist keine Messung: im Betrieb ist der Energiebericht aus den "
+        "geeichten Zählern des Standorts ('thermalctl report') das, was eine Behörde "
+        "entgegennimmt."),
+    "assess.row.demand": _m("Heat demand of the sinks (reused + backup)",
+                            "Wärmebedarf der Senken (wiederverwendet + Ersatzheizung)"),
+    "assess.row.reused": _m("Reused DC heat E_REUSE", "Wiederverwendete RZ-Wärme E_REUSE"),
+    "assess.row.coverage": _m("Share of the demand covered by DC heat",
+                              "Anteil des Bedarfs aus RZ-Wärme"),
+    "assess.row.backup": _m("Heat still from the backup heaters",
+                            "Wärme weiterhin aus den Ersatzheizungen"),
+    "assess.row.dumped": _m("Heat dumped (dry cooler)", "Rückgekühlte Wärme (Rückkühler)"),
+    "assess.row.overheating": _m("Heat above the comfort band (not reuse)",
+                                 "Wärme über dem Komfortband (keine Nutzung)"),
+    "assess.row.it": _m("IT energy E_IT", "Energieverbrauch der IT E_IT"),
+    "assess.row.facility": _m("Total facility energy E_DC", "Gesamtenergieverbrauch E_DC"),
+    "assess.row.pue": _m("PUE (ISO/IEC 30134-2)", "PUE (ISO/IEC 30134-2)"),
+    "assess.row.erf": _m("ERF = E_REUSE / E_DC (ISO/IEC 30134-6)",
+                         "ERF = E_REUSE / E_DC (ISO/IEC 30134-6)"),
+    "assess.row.reference_fuel": _m("Reference: backup fuel for all the heat",
+                                    "Vergleichsfall: Brennstoff für die gesamte Wärme"),
+    "assess.row.reference_eur": _m("Reference: cost of that fuel",
+                                   "Vergleichsfall: Kosten dieses Brennstoffs"),
+    "assess.row.reference_co2": _m("Reference: CO2 of that fuel",
+                                   "Vergleichsfall: CO2 dieses Brennstoffs"),
+    "assess.row.avoided_fuel": _m("Backup fuel avoided", "Vermiedener Brennstoff"),
+    "assess.row.heat_pump": _m("Heat-pump electricity to lift the heat",
+                               "Strom der Wärmepumpen zur Anhebung der Wärme"),
+    "assess.row.avoided_cost": _m("Heat cost avoided (net of heat-pump electricity)",
+                                  "Vermiedene Wärmekosten (abzüglich Wärmepumpenstrom)"),
+    "assess.row.avoided_co2": _m("CO2 avoided (net of heat-pump electricity)",
+                                 "Vermiedenes CO2 (abzüglich Wärmepumpenstrom)"),
+    "assess.row.electricity_cost": _m("Electricity cost (facility and heat pumps)",
+                                      "Stromkosten (Rechenzentrum und Wärmepumpen)"),
+    "assess.row.fuel_cost": _m("Backup fuel cost still paid",
+                               "Weiterhin gezahlte Brennstoffkosten"),
+    "assess.row.total_cost": _m("Total energy cost", "Gesamte Energiekosten"),
+    "assess.row.co2": _m("CO2 of electricity and fuel", "CO2 aus Strom und Brennstoff"),
+    "assess.row.comfort": _m("Time outside the comfort bands", "Zeit außerhalb der Komfortbänder"),
+    "assess.row.late": _m("Deferred work done late", "Verspätet erledigte verschiebbare Arbeit"),
+    "assess.col.sink": _m("Sink", "Senke"),
+    "assess.col.demand": _m("Demand [kWh]", "Bedarf [kWh]"),
+    "assess.col.reused": _m("Reused [kWh]", "Genutzt [kWh]"),
+    "assess.col.coverage": _m("Covered", "Gedeckt"),
+    "assess.col.backup": _m("Backup [kWh]", "Ersatz [kWh]"),
+    "assess.col.overheating": _m("Overheating [kWh]", "Überhitzung [kWh]"),
+    "assess.col.avoided_fuel": _m("Fuel avoided [kWh]", "Verm. Brennstoff [kWh]"),
+    "assess.col.avoided_eur": _m("Fuel cost avoided [EUR]", "Verm. Kosten [EUR]"),
+    "assess.col.avoided_co2": _m("CO2 avoided [kg]", "Verm. CO2 [kg]"),
+    "assess.chart.demand": _m("Heat demand of the sinks", "Wärmebedarf der Senken"),
+    "assess.chart.supply": _m("DC heat on offer (reused + dumped)",
+                              "Wärmeangebot des RZ (genutzt + rückgekühlt)"),
+    "assess.chart.reused": _m("Reused DC heat", "Genutzte RZ-Wärme"),
+    "assess.chart.hours": _m("Hours of the period, sorted by power",
+                             "Stunden des Zeitraums, nach Leistung sortiert"),
+    "assess.chart.duration.title": _m("Duration curves: heat demand and DC heat on offer",
+                                      "Jahresdauerlinien: Wärmebedarf und Wärmeangebot des RZ"),
+    "assess.chart.policies.title": _m("Reused heat per month by control policy",
+                                      "Genutzte Wärme pro Monat nach Regelstrategie"),
 }
