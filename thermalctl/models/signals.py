@@ -13,7 +13,10 @@ Each :class:`SignalSpec` has a name *template* (``rack.{group}.power_w``), the
 canonical unit (as :data:`thermalctl.config.units.CANONICAL` spells it), a
 :class:`Kind`, what the safety layer does with it (:class:`SafetyUse`), a
 plausible range in the canonical unit, its Home Assistant device class, state
-class and display unit, and a one-line description.
+class and display unit, a one-line description and a short human name
+(``ha_name``, what Home Assistant shows inside the site's, rack group's or sink's
+device: "Coolant supply temperature"; :attr:`SignalSpec.display_name` falls back to
+the description).
 
 Use the builders, never f-strings, to make a name::
 
@@ -127,6 +130,21 @@ class SignalSpec:
     ha_unit: str | None = None
     ha_factor: float = 1.0
     sink_kinds: tuple[str, ...] | None = None  # None: every sink kind
+    #: Short human name within its device (site, rack group or sink), for Home Assistant.
+    ha_name: str = ""
+
+    @property
+    def display_name(self) -> str:
+        """``ha_name``, or the description's first clause capitalised."""
+        if self.ha_name:
+            return self.ha_name
+        head = self.description.split(" (", 1)[0].split(";", 1)[0].strip()
+        return head[:1].upper() + head[1:]
+
+    @property
+    def ha_component(self) -> str:
+        """The Home Assistant platform: a flag is a ``binary_sensor``, the rest ``sensor``."""
+        return "binary_sensor" if self.kind is Kind.FLAG else "sensor"
 
     @property
     def scope(self) -> Scope:
@@ -150,89 +168,115 @@ _COUNTER_RANGE_KWH = (0.0, 1.0e12)
 
 
 def _temp(template: str, description: str, safety: SafetyUse = SafetyUse.NONE,
-          sink_kinds: tuple[str, ...] | None = None) -> SignalSpec:
+          sink_kinds: tuple[str, ...] | None = None, name: str = "") -> SignalSpec:
     return SignalSpec(template, "degC", Kind.MEASUREMENT, description, _TEMP_RANGE_C, safety,
-                      device_class="temperature", ha_unit="°C", sink_kinds=sink_kinds)
+                      device_class="temperature", ha_unit="°C", sink_kinds=sink_kinds,
+                      ha_name=name)
 
 
-def _power(template: str, description: str) -> SignalSpec:
+def _power(template: str, description: str, name: str = "") -> SignalSpec:
     return SignalSpec(template, "W", Kind.MEASUREMENT, description, _POWER_RANGE_W,
-                      device_class="power", ha_unit="W")
+                      device_class="power", ha_unit="W", ha_name=name)
 
 
-def _counter(template: str, description: str) -> SignalSpec:
+def _counter(template: str, description: str, name: str = "") -> SignalSpec:
+    """A kWh meter counter: HA ``energy`` / ``total_increasing`` (its energy dashboard)."""
     return SignalSpec(template, "kWh", Kind.COUNTER, description, _COUNTER_RANGE_KWH,
-                      device_class="energy", state_class="total_increasing", ha_unit="kWh")
+                      device_class="energy", state_class="total_increasing", ha_unit="kWh",
+                      ha_name=name)
 
 
-def _command_w(template: str, kind: Kind, description: str) -> SignalSpec:
+def _command_w(template: str, kind: Kind, description: str, name: str = "") -> SignalSpec:
     return SignalSpec(template, "W", kind, description, (0.0, _POWER_RANGE_W[1]), actuator=True,
-                      device_class="power", ha_unit="W")
+                      device_class="power", ha_unit="W", ha_name=name)
 
 
 def _flag(template: str, description: str, safety: SafetyUse = SafetyUse.NONE,
-          actuator: bool = False) -> SignalSpec:
-    return SignalSpec(template, "1", Kind.FLAG, description, (0.0, 1.0), safety, actuator)
+          actuator: bool = False, device_class: str | None = None,
+          name: str = "") -> SignalSpec:
+    """0/1: a Home Assistant ``binary_sensor`` (no state class; ``device_class`` says
+    what *on* means: ``problem``, ``running``)."""
+    return SignalSpec(template, "1", Kind.FLAG, description, (0.0, 1.0), safety, actuator,
+                      device_class=device_class, state_class=None, ha_name=name)
 
 
-def _fraction(template: str, description: str, device_class: str | None) -> SignalSpec:
+def _fraction(template: str, description: str, device_class: str | None,
+              name: str = "") -> SignalSpec:
     return SignalSpec(template, "1", Kind.MEASUREMENT, description, (0.0, 1.0),
-                      device_class=device_class, ha_unit="%", ha_factor=100.0)
+                      device_class=device_class, ha_unit="%", ha_factor=100.0, ha_name=name)
 
 
 #: Every signal and actuator, in the order ``thermalctl signals`` lists them.
 CATALOGUE: tuple[SignalSpec, ...] = (
     # racks (one set per rack group)
-    _power("rack.{group}.power_w", "IT power of the rack group"),
-    _counter("rack.{group}.energy_kwh", "IT energy meter of the rack group"),
+    _power("rack.{group}.power_w", "IT power of the rack group", "IT power"),
+    _counter("rack.{group}.energy_kwh", "IT energy meter of the rack group", "IT energy"),
     _temp("rack.{group}.coolant_out_temp_c",
           "coolant temperature leaving the racks (outlet trip at coolant_return_trip_c)",
-          SafetyUse.READ),
+          SafetyUse.READ, name="Coolant outlet temperature"),
     SignalSpec("rack.{group}.queued_kwh", "kWh", Kind.MEASUREMENT,
                "deferrable GPU work waiting in the scheduler's queue", (0.0, 1.0e6),
-               device_class="energy_storage", ha_unit="kWh"),
+               device_class="energy_storage", ha_unit="kWh",
+               ha_name="Deferred work queued"),
     _power("rack.{group}.must_run_w",
-           "idle + inference power the scheduler will not defer"),
+           "idle + inference power the scheduler will not defer", "Must-run power"),
     _command_w("rack.{group}.gpu_power_cap_w", Kind.CAP,
-               "GPU power cap written to the rack controller or scheduler agent"),
+               "GPU power cap written to the rack controller or scheduler agent",
+               "GPU power cap"),
     # the heat loop
-    _temp("loop.supply_temp_c", "coolant supply temperature to the racks", SafetyUse.REQUIRED),
-    _temp("loop.return_temp_c", "coolant return temperature from the racks", SafetyUse.REQUIRED),
+    _temp("loop.supply_temp_c", "coolant supply temperature to the racks", SafetyUse.REQUIRED,
+          name="Coolant supply temperature"),
+    _temp("loop.return_temp_c", "coolant return temperature from the racks", SafetyUse.REQUIRED,
+          name="Coolant return temperature"),
     SignalSpec("loop.flow_m3_per_s", "m3/s", Kind.MEASUREMENT, "coolant volume flow",
-               (0.0, 1.0), device_class="volume_flow_rate", ha_unit="m³/h", ha_factor=3600.0),
-    _power("loop.pump_power_w", "electrical power of the loop pump"),
+               (0.0, 1.0), device_class="volume_flow_rate", ha_unit="m³/h", ha_factor=3600.0,
+               ha_name="Coolant flow"),
+    _power("loop.pump_power_w", "electrical power of the loop pump", "Loop pump power"),
     _flag("loop.heat_path_fault", "heat exchanger path fault (1 = fault; trips safe mode)",
-          SafetyUse.READ),
+          SafetyUse.READ, device_class="problem", name="Heat path fault"),
     # heat sinks (one set per sink)
-    _temp("sink.{sink}.temp_c", "sink temperature (pool water, tank top, heating flow)"),
+    _temp("sink.{sink}.temp_c", "sink temperature (pool water, tank top, heating flow)",
+          name="Temperature"),
     _temp("sink.{sink}.mean_temp_c", "hot-water tank: mean of its stratification sensors",
-          sink_kinds=("dhw",)),
-    _temp("sink.{sink}.air_temp_c", "air over the sink (pool hall, heated room)"),
-    _power("sink.{sink}.heat_w", "heat delivered to the sink (heat meter)"),
-    _counter("sink.{sink}.energy_kwh", "heat delivered to the sink (heat meter counter)"),
-    _power("sink.{sink}.backup_heat_w", "heat from the sink's backup heater"),
-    _counter("sink.{sink}.backup_energy_kwh", "heat from the sink's backup heater (counter)"),
-    _fraction("sink.{sink}.valve_fraction", "valve position to the sink's heat exchanger", None),
+          sink_kinds=("dhw",), name="Mean tank temperature"),
+    _temp("sink.{sink}.air_temp_c", "air over the sink (pool hall, heated room)",
+          name="Air temperature"),
+    _power("sink.{sink}.heat_w", "heat delivered to the sink (heat meter)", "Heat delivered"),
+    _counter("sink.{sink}.energy_kwh", "heat delivered to the sink (heat meter counter)",
+             "Heat delivered energy"),
+    _power("sink.{sink}.backup_heat_w", "heat from the sink's backup heater", "Backup heat"),
+    _counter("sink.{sink}.backup_energy_kwh", "heat from the sink's backup heater (counter)",
+             "Backup heat energy"),
+    _fraction("sink.{sink}.valve_fraction", "valve position to the sink's heat exchanger", None,
+              "Valve position"),
     _power("sink.{sink}.heat_pump_power_w",
            "electrical power of the heat pump lifting loop water for the sink (kept out of "
-           "the PUE: EnEfG §11)"),
+           "the PUE: EnEfG §11)", "Heat pump power"),
     _counter("sink.{sink}.heat_pump_energy_kwh",
-             "electricity of the heat pump lifting loop water for the sink (counter)"),
+             "electricity of the heat pump lifting loop water for the sink (counter)",
+             "Heat pump energy"),
     _command_w("sink.{sink}.heat_request_w", Kind.SETPOINT,
-               "heat the loop controller should send to the sink"),
+               "heat the loop controller should send to the sink", "Heat request"),
     # the heat dump (dry cooler)
-    _power("dump.heat_w", "heat rejected by the dry cooler"),
-    _counter("dump.energy_kwh", "heat rejected by the dry cooler (counter)"),
-    _power("dump.fan_power_w", "electrical power of the dry cooler's fans"),
-    _flag("dump.on", "dry cooler enabled (written by the controller)", actuator=True),
-    _command_w("dump.heat_request_w", Kind.SETPOINT, "heat the dry cooler should reject"),
+    _power("dump.heat_w", "heat rejected by the dry cooler", "Dry cooler heat"),
+    _counter("dump.energy_kwh", "heat rejected by the dry cooler (counter)",
+             "Dry cooler heat energy"),
+    _power("dump.fan_power_w", "electrical power of the dry cooler's fans",
+           "Dry cooler fan power"),
+    _flag("dump.on", "dry cooler enabled (written by the controller)", actuator=True,
+          device_class="running", name="Dry cooler on"),
+    _command_w("dump.heat_request_w", Kind.SETPOINT, "heat the dry cooler should reject",
+               "Dry cooler heat request"),
     # the boundary meters and the weather
-    _power("facility.power_w", "total facility power (ISO/IEC 30134-2 boundary)"),
-    _counter("facility.energy_kwh", "total facility energy (PUE numerator)"),
-    _power("it.power_w", "IT power at the measurement category's point"),
-    _counter("it.energy_kwh", "IT energy (PUE denominator)"),
-    _temp("ambient.temp_c", "outdoor air temperature at the dry cooler"),
-    _fraction("ambient.relative_humidity", "outdoor relative humidity", "humidity"),
+    _power("facility.power_w", "total facility power (ISO/IEC 30134-2 boundary)",
+           "Facility power"),
+    _counter("facility.energy_kwh", "total facility energy (PUE numerator)", "Facility energy"),
+    _power("it.power_w", "IT power at the measurement category's point", "IT power"),
+    _counter("it.energy_kwh", "IT energy (PUE denominator)", "IT energy"),
+    _temp("ambient.temp_c", "outdoor air temperature at the dry cooler",
+          name="Outdoor temperature"),
+    _fraction("ambient.relative_humidity", "outdoor relative humidity", "humidity",
+              "Outdoor humidity"),
 )
 
 _BY_TEMPLATE: dict[str, SignalSpec] = {s.template: s for s in CATALOGUE}

@@ -56,6 +56,9 @@ __all__ = [
 
 #: Proportional gain of the dry-cooler loop that holds the coolant supply temperature [W/K].
 DUMP_GAIN_W_PER_K = 8000.0
+#: In duty mode the dry cooler's guard holds the supply this far below the racks' inlet
+#: limit [K] (the guard's control band, so its overshoot stays inside the limit).
+DUMP_GUARD_BELOW_LIMIT_K = 0.5
 #: Integral time of that loop [s]: a PI controller (as dry-cooler fan controllers are), so
 #: the supply settles at its set point rather than a load-dependent offset above it.
 DUMP_INTEGRAL_TIME_S = 300.0
@@ -110,7 +113,8 @@ class PlantTotals:
         ``facility_kwh``; per sink in ``sink_heat_pump_electricity_kwh``).
     dumped_while_backup_kwh : float
         Heat dumped while some sink's backup heater fired and that sink's exchanger had
-        headroom: per interval ``min(dump, backup, headroom)`` over the sinks, counted where
+        headroom: per interval ``min(dump, backup, headroom)`` over the sinks (backup less
+        what no loop heat can avoid, a hot-water circulation loss), counted where
         the headroom exceeds :data:`DUMPED_WHILE_BACKUP_TOLERANCE_FRACTION` of the sink's
         rating (headroom: what its exchanger could pass now, within the sink's demand cap,
         less what it passes).
@@ -160,6 +164,7 @@ class _Passage:
     sink_w: dict[str, float]
     headroom_w: dict[str, float]
     heat_pump_w: dict[str, float]
+    hot_in_c: dict[str, float]
 
 
 @dataclass
@@ -369,7 +374,9 @@ class Plant:
         sink_w: dict[str, float] = {}
         headroom: dict[str, float] = {}
         hp_w: dict[str, float] = {}
+        hot_in_at: dict[str, float] = {}
         for sink_id, ex in self.loop.exchangers.items():
+            hot_in_at[sink_id] = hot_in
             model = self.sink_models[sink_id]
             request = max(0.0, commands.sink_heat_request_w.get(sink_id, 0.0))
             cap = min(model.sink.max_heat_w, model.demand_cap_w(nodes[sink_id], env))
@@ -392,7 +399,7 @@ class Plant:
             headroom[sink_id] = max(0.0, possible - heat)
             extracted += taken
             hot_in = self.loop.next_hot_in_c(hot_in, rack_outlet_c, taken)
-        return _Passage(extracted, sink_w, headroom, hp_w)
+        return _Passage(extracted, sink_w, headroom, hp_w, hot_in_at)
 
     def _legionella_active(self, sink_id: str, now: float) -> bool:
         model = self._legionella.get(sink_id)
@@ -435,16 +442,17 @@ class Plant:
         fan_w = 0.0
         if commands.dump_on:
             capacity = self.loop.dump_capacity_w(dc_inlet, weather.temp_c)
-            if commands.dump_heat_request_w > 0.0:
-                self._dump_integral_w = 0.0
-                guard = DUMP_GAIN_W_PER_K * (loop_temp - self._inlet_limit_c)
-                wanted = max(commands.dump_heat_request_w, guard)
-            else:
-                error_k = loop_temp - loop.supply_temp_setpoint_c
-                # PI with anti-windup: the integral stays within what the cooler rejects.
-                self._dump_integral_w = min(capacity, max(0.0, self._dump_integral_w + (
-                    DUMP_GAIN_W_PER_K * error_k * dt_s / DUMP_INTEGRAL_TIME_S)))
-                wanted = DUMP_GAIN_W_PER_K * error_k + self._dump_integral_w
+            duty_mode = commands.dump_heat_request_w > 0.0
+            # PI with anti-windup (the integral stays within what the cooler rejects): on
+            # the supply set point, or in duty mode on the guard below the inlet limit.
+            target_c = (self._inlet_limit_c - DUMP_GUARD_BELOW_LIMIT_K if duty_mode
+                        else loop.supply_temp_setpoint_c)
+            error_k = loop_temp - target_c
+            self._dump_integral_w = min(capacity, max(0.0, self._dump_integral_w + (
+                DUMP_GAIN_W_PER_K * error_k * dt_s / DUMP_INTEGRAL_TIME_S)))
+            wanted = DUMP_GAIN_W_PER_K * error_k + self._dump_integral_w
+            if duty_mode:
+                wanted = max(commands.dump_heat_request_w, wanted)
             dump_w = min(max(0.0, wanted), capacity)
             fan_w = self.loop.dump_fan_w(dump_w, capacity)
         else:
@@ -462,7 +470,7 @@ class Plant:
             heat_w = passage.sink_w[sink.id]
             env_s = SinkEnvironment(
                 now, weather.temp_c, self._draw_m3_per_s(sink.id, now),
-                self._legionella_active(sink.id, now),
+                self._legionella_active(sink.id, now), passage.hot_in_c[sink.id],
             )
             temp_before = self.sink_temp_c[sink.id]
             stepped = model.step(nodes[sink.id], heat_w, dt_s, env_s)
@@ -485,8 +493,9 @@ class Plant:
             if sink.kind == "space_heating" and weather.temp_c >= sink.heating_limit_temp_c:
                 t.space_heating_above_limit_kwh += heat_w * kwh_per_w
             headroom = passage.headroom_w[sink.id]
+            avoidable_w = max(0.0, backup_w - model.fixed_backup_w)
             if headroom > DUMPED_WHILE_BACKUP_TOLERANCE_FRACTION * sink.max_heat_w:
-                wasted_w = max(wasted_w, min(dump_w, backup_w, headroom))
+                wasted_w = max(wasted_w, min(dump_w, avoidable_w, headroom))
             outside_kh = model.comfort_violation_k(temp, now) * dt_s / 3600.0
             t.comfort_violation_kh += outside_kh
             t.sink_comfort_violation_kh[sink.id] += outside_kh

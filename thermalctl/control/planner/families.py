@@ -460,14 +460,31 @@ class HxCapacity:
             # sink hotter than the loop (a tank after its legionella cycle) gets no heat
             # without the excess slack pricing the loop's temperature.
             present = offset + slope * t_init
+            if sm.stratified and replan.planned_on_mean(sm):
+                # The coil sits in the bottom third: with the stratification taken linear
+                # from the measured top through the mean, its mean is 2/3 of the top's
+                # excess below the tank's mean.
+                present = present - 2.0 / 3.0 * replan.top_above_mean_k(sm)
             inlet = np.minimum(present, free)
-            if np.any(present >= hottest):
+            if np.any(present > free):
+                # Held at the free-floating water for feasibility; the heat is then bounded
+                # by what the hottest water the loop can bring at all would pass (zero for
+                # a sink hotter than that).
                 cols = model.layout.col(Var.SINK_HEAT_KW, sink_id)
-                data.col_upper[cols] = np.where(present >= hottest, 0.0, data.col_upper[cols])
-            if ex.heat_pump is None:
-                data.dynamic_values[(f"{Row.HX_CAPACITY}:slope", sink_id)] = np.zeros(
-                    free.size - 1
+                bound = a * np.maximum(0.0, hottest - present)
+                data.col_upper[cols] = np.where(
+                    present > free, np.minimum(data.col_upper[cols], bound), data.col_upper[cols]
                 )
+            if ex.heat_pump is None:
+                # A sink whose inlet warms with the plan (a tank's coil region) follows
+                # its planned temperature from the present value, while the loop can
+                # still reach it; otherwise the inlet is held.
+                rise = sm.hx_inlet_rise_per_k if np.all(present < free) else 0.0
+                data.dynamic_values[(f"{Row.HX_CAPACITY}:slope", sink_id)] = np.full(
+                    free.size - 1, a * rise
+                )
+                inlet = inlet.copy()
+                inlet[1:] -= rise * t_init
             rhs = a * (must / c - inlet)
             if ex.heat_pump is not None:
                 cols = model.layout.col(Var.SINK_HEAT_KW, sink_id)

@@ -82,6 +82,8 @@ class SinkEnvironment:
     draw_m3_per_s: float = 0.0
     #: A thermal-disinfection cycle is under way (hot-water stages that need one).
     legionella_active: bool = False
+    #: Loop water reaching the sink's exchanger [degC] (``None``: not known).
+    hx_hot_in_c: float | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,11 @@ class SinkModel(ABC):
     ) -> SinkStep:
         """Advance the sink by ``dt_s`` [s] with ``heat_w`` [W] from the loop."""
 
+    @property
+    def fixed_backup_w(self) -> float:
+        """Backup heat no loop heat can avoid [W] (a circulation loss made up downstream)."""
+        return 0.0
+
     def thermostat_backup_w(self, temp_c: float) -> float:
         """The site's own backup heater, proportional below the profile set point [W]."""
         start_c = self.sink.setpoint_c - BACKUP_START_BELOW_SETPOINT_K
@@ -253,6 +260,13 @@ class SinkModel(ABC):
         """Sink-side exchanger inlet as ``offset_k + slope T_planned`` per step [degC]."""
         n = np.asarray(times_s).size
         return np.full(n, self.planning_hx_offset_k(planned_on_mean)), 1.0
+
+    @property
+    def hx_inlet_rise_per_k(self) -> float:
+        """How fast the exchanger's sink-side inlet rises per kelvin of the planned
+        temperature [-] (0: held at its present value; a tank's coil region, a share of
+        its volume, warms faster than its mean)."""
+        return 0.0
 
     def heat_cap_line_w(
         self, times_s: Array, ambient_c: Array, setpoint_c: float

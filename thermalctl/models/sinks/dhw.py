@@ -22,6 +22,7 @@ shape and the disinfection hour are on the site's local clock.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import ClassVar
@@ -107,6 +108,7 @@ class DhwModel(SinkModel):
         #: The preheat coil occupies the nodes that take heat (the lower third).
         self._coil_node_count = int(np.count_nonzero(self.tank_params.heat_in_fractions))
         self._capacity_j_per_k = self._water_capacity_j_per_k(sink.volume_m3)
+        self._coil_cache: dict[tuple[float, ...], tank.TankParams] = {}
 
     @property
     def capacity_j_per_k(self) -> float:
@@ -121,6 +123,37 @@ class DhwModel(SinkModel):
         sees the mean of the nodes it occupies."""
         coil = self._coil_node_count
         return sum(nodes_c[-coil:]) / coil
+
+    def _coil_params(self, nodes_c: Sequence[float], hot_in_c: float | None) -> tank.TankParams:
+        """Tank parameters whose coil gives each of its nodes heat in proportion to how
+        much colder than the loop water it is (no node is heated above the water; equal
+        shares where the water temperature is not known)."""
+        if hot_in_c is None:
+            return self.tank_params
+        coil = self._coil_node_count
+        n = len(nodes_c)
+        weights = [max(0.0, hot_in_c - t) for t in nodes_c[n - coil:]]
+        total = sum(weights)
+        if total <= 0.0:
+            return self.tank_params
+        key = tuple(round(w / total, 3) for w in weights)
+        params = self._coil_cache.get(key)
+        if params is None:
+            fractions = (0.0,) * (n - coil) + key
+            norm = sum(fractions)
+            params = dataclasses.replace(
+                self.tank_params, heat_in_node_fractions=tuple(f / norm for f in fractions)
+            )
+            if len(self._coil_cache) > 4096:
+                self._coil_cache.clear()
+            self._coil_cache[key] = params
+        return params
+
+    @property
+    def fixed_backup_w(self) -> float:
+        """The circulation loop's loss: the heater downstream makes it up whatever the
+        preheat tank's temperature."""
+        return self.sink.circulation_loss_w
 
     def draw_top_up_w(self, draw_m3_per_s: float, top_temp_c: float) -> float:
         """Heat the downstream boiler adds to lift the draw to ``draw_temp_c`` [W]."""
@@ -158,9 +191,10 @@ class DhwModel(SinkModel):
     ) -> SinkStep:
         backup_w = self.draw_top_up_w(env.draw_m3_per_s, nodes_c[0])
         backup_w += self.sink.circulation_loss_w
+        params = self._coil_params(nodes_c, env.hx_hot_in_c) if heat_w > 0 else self.tank_params
         new_nodes, _terms = tank.step_tank(
             list(nodes_c), dt_s, env.draw_m3_per_s, float(self.mains_temp_c(env.time_s)),
-            heat_w, self.plant_room_temp_c, self.tank_params,
+            heat_w, self.plant_room_temp_c, params,
         )
         nodes = new_nodes.tolist()
         done = False
@@ -184,6 +218,12 @@ class DhwModel(SinkModel):
         mains = np.asarray(self.mains_temp_c(np.asarray(times_s, dtype=float)), dtype=float)
         offset = -w * mains - ua * self.plant_room_temp_c
         return offset, w + ua
+
+    @property
+    def hx_inlet_rise_per_k(self) -> float:
+        """The coil's nodes hold ``coil / nodes`` of the water and take all its heat: they
+        warm ``nodes / coil`` times as fast as the tank's mean (8 / 3 for the hotel)."""
+        return self.sink.nodes / self._coil_node_count
 
     def planning_low_c(self, setpoint_c: float) -> float:
         """The bottom of the comfort band plus a margin (no backup heats the tank)."""
