@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import POOL_SITE
 from tests.mqtt_servers import T_NOW, SiteMqtt, fake_tick, start_site
 from tests.servers import (  # noqa: F401 - fixture
     Listener,
@@ -17,11 +16,6 @@ from tests.servers import (  # noqa: F401 - fixture
     mosquitto_server_fixture,
     wait_for,
 )
-from thermalctl.adapters.mqtt import (
-    Topics,
-    discovery_messages,
-)
-from thermalctl.config.loader import load_site_profile
 from thermalctl.points import Mode, Quality
 
 
@@ -162,22 +156,3 @@ def test_sensor_ingestion_converts_units_and_marks_staleness(
     assert wait_for(lambda: site_a.ingest.readings(T_NOW)[0].quality is Quality.BAD)
     (bad,) = site_a.ingest.readings(T_NOW)
     assert "not in payload" in bad.reason and math.isnan(bad.value)
-
-
-def test_discovery_classes_and_units_come_from_the_signal_catalogue() -> None:
-    from thermalctl.models.signals import signals_for
-
-    profile = load_site_profile(POOL_SITE)
-    specs = signals_for(profile)
-    topics = Topics("thermalctl", profile.site.id)
-    messages = dict(discovery_messages(profile, topics, specs))
-    for name, spec in specs.items():
-        body = json.loads(messages[topics.discovery("sensor", name.replace(".", "_"))])
-        assert body.get("device_class") == spec.device_class, name
-        assert body.get("unit_of_measurement") == spec.ha_unit, name
-        assert body.get("state_class") == spec.state_class, name
-        assert body["state_topic"] == topics.state(name)
-    flow = json.loads(messages[topics.discovery("sensor", "loop_flow_m3_per_s")])
-    assert flow["unit_of_measurement"] == "m³/h"  # published in m³/h, kept in m³/s
-    cap = json.loads(messages[topics.discovery("sensor", "decision_gpu_power_cap_w_pod")])
-    assert (cap["device_class"], cap["unit_of_measurement"]) == ("power", "W")

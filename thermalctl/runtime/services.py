@@ -170,7 +170,9 @@ async def start_services(
         hub = MqttHub(endpoint, topics)
         services.hub = hub
         services._alarm_sources.append(hub.instance_watch.alarms)  # a second instance
-        services.publisher = StatePublisher(hub, operator, settings)
+        services.publisher = StatePublisher(
+            hub, operator, settings,
+            backlog=services.shipper.backlog if services.shipper is not None else None)
         services._observers.append(services.publisher)
 
         def in_loop(fn: Callable[[], None]) -> None:
@@ -185,7 +187,8 @@ async def start_services(
         signals = set(controller.bound_signals)
         if services.ingest is not None:
             signals |= set(services.ingest.point_signals.values())
-        messages = discovery_messages(profile, topics, signals)
+        messages = discovery_messages(profile, topics, signals,
+                                      telemetry=services.shipper is not None)
         hub.on_connected(lambda: publish_discovery(hub, messages))
         if profile.gpu_cap_actuation == "mqtt":
             services.gpu = MqttGpuCapActuator(
