@@ -15,7 +15,9 @@ The thermostat, as a competent site runs it (issue 9, "a fair contest"):
   :func:`calls_for_heat`); a space-heating loop is switched off at and above its
   heating limit (summer switch-off, which every weather-compensated controller has);
 * **the dry cooler holds the rack supply temperature**, and stays off while any sink
-  calls for heat, unless the loop reaches its ceiling (:func:`loop_ceiling_c`): a
+  calls for heat, unless the loop reaches its ceiling (:func:`loop_ceiling_c`; then it
+  is asked for the surplus, so it holds the loop just below the racks' inlet limit
+  rather than pulling it down to the design supply temperature): a
   dry cooler that holds the design supply temperature while the boiler fires throws
   away heat the sink is asking for, which no commissioning engineer would sign off
   (issue 9 measured 94 % of the pool's dumped heat thrown away that way). The
@@ -37,22 +39,24 @@ from thermalctl.points import Decision, Mode
 __all__ = [
     "DUMP_HYSTERESIS_K",
     "BaselinePolicy",
+    "CeilingGuard",
     "Policy",
     "ThermostatPolicy",
     "calls_for_heat",
     "heating_allowed",
     "loop_ceiling_c",
+    "surplus_heat_w",
 ]
 
 #: Once the loop reached its ceiling, the dry cooler stays enabled until the supply is
 #: this much cooler [K] (a 2 K switching differential, as on a boiler thermostat).
-DUMP_HYSTERESIS_K = 2.0
+DUMP_HYSTERESIS_K = 1.0
 AnySink = PoolSink | DhwSink | SpaceHeatingSink
 
 #: The ceiling stays this far below the racks' coolant limits and the supply alarm [K]:
 #: the loop may rise by about a kelvin before the next decision sees it (offline, every
 #: 5 min), and holding the ceiling must neither raise the alarm nor pass a limit.
-CEILING_MARGIN_K = 1.0
+CEILING_MARGIN_K = 2.0
 #: A sink's backup counts as firing above this share of its rating [-] (1 %: a boiler's
 #: lowest modulation is some 10-20 %, so less is meter noise).
 BACKUP_FIRING_FRACTION = 0.01
@@ -135,6 +139,51 @@ def heating_allowed(sink: object, outdoor_c: float | None) -> bool:
     return limit is None or outdoor_c is None or outdoor_c < float(limit)
 
 
+def surplus_heat_w(
+    state: SiteState, profile: SiteProfile, caps_w: dict[str, float] | None = None
+) -> float:
+    """Captured heat the sinks do not take [W], at least 1 W: what a rule-based policy
+    asks the dry cooler for once the loop is at its ceiling. The racks are taken at the
+    caps the policy sets (feed-forward: the heat they may make before the next decision),
+    else at what they draw now. Any duty asked puts the site's dry-cooler controller in
+    duty mode, whose guard holds the supply just below the racks' inlet limit
+    (:mod:`thermalctl.sim.plant`), instead of pulling the loop down to its design supply
+    temperature while sinks still call."""
+    stale = profile.limits.stale_after_s
+    captured = 0.0
+    for g in profile.rack_groups:
+        now = state.value_or(f"rack.{g.id}.power_w", g.max_power_w, stale)
+        power = max(now, caps_w.get(g.id, now)) if caps_w is not None else now
+        captured += g.capture_fraction * min(power, g.max_power_w)
+    taken = sum(state.value_or(f"sink.{s.id}.heat_w", 0.0, stale) for s in profile.sinks)
+    return max(1.0, captured - taken)
+
+
+class CeilingGuard:
+    """The dry cooler's high limit: on once the loop supply reaches the ceiling, or would
+    reach it before the next decision at its present rate of rise (an anticipator, as
+    on a boiler thermostat); off again :data:`DUMP_HYSTERESIS_K` below the ceiling."""
+
+    def __init__(self, ceiling_c: float) -> None:
+        self.ceiling_c = ceiling_c
+        self.latched = False
+        self._last: tuple[float, float] | None = None
+
+    def hot(self, now_s: float, supply_c: float | None) -> bool:
+        if supply_c is None or not math.isfinite(supply_c):
+            self._last = None
+            return True  # no loop reading: reject heat (safety trips anyway)
+        rise_k = 0.0
+        if self._last is not None and now_s > self._last[0]:
+            rise_k = max(0.0, supply_c - self._last[1])  # over one decision interval
+        self._last = (now_s, supply_c)
+        hot = supply_c + rise_k >= self.ceiling_c or (
+            self.latched and supply_c > self.ceiling_c - DUMP_HYSTERESIS_K
+        )
+        self.latched = hot
+        return hot
+
+
 class ThermostatPolicy:
     """Today's practice: see the module docstring."""
 
@@ -142,8 +191,11 @@ class ThermostatPolicy:
 
     def __init__(self, profile: SiteProfile) -> None:
         self.profile = profile
-        self.ceiling_c = loop_ceiling_c(profile)
-        self._dump_latched = False
+        self.guard = CeilingGuard(loop_ceiling_c(profile))
+
+    @property
+    def ceiling_c(self) -> float:
+        return self.guard.ceiling_c
 
     def plan(self, state: SiteState, settings: OperatorSettings) -> None:
         return None
@@ -158,26 +210,18 @@ class ThermostatPolicy:
             cold = calls_for_heat(state, sink, settings, outdoor, stale)
             calling = calling or cold
             requests[sink.id] = sink.max_heat_w if cold else 0.0
+        # Dry cooler: off while a sink calls, unless the loop is at its ceiling.
+        hot = self.guard.hot(state.now_s, state.value(LOOP_SUPPLY_TEMP_C, stale))
+        caps = {g.id: g.max_power_w for g in p.rack_groups}
         return Decision(
             timestamp_s=state.now_s,
             mode=Mode.AUTO,
             policy=self.name,
-            gpu_power_cap_w={g.id: g.max_power_w for g in p.rack_groups},
+            gpu_power_cap_w=caps,
             sink_heat_request_w=requests,
-            dump_on=self._dump_on(state, calling),
-            dump_heat_request_w=0.0,
+            dump_on=hot or not calling,
+            dump_heat_request_w=surplus_heat_w(state, p, caps) if hot and calling else 0.0,
         )
-
-    def _dump_on(self, state: SiteState, calling: bool) -> bool:
-        """Dry cooler: off while a sink calls, unless the loop is at its ceiling."""
-        supply = state.value(LOOP_SUPPLY_TEMP_C, self.profile.limits.stale_after_s)
-        if supply is None or not math.isfinite(supply):
-            return True  # no loop reading: reject heat (safety trips anyway)
-        hot = supply >= self.ceiling_c or (
-            self._dump_latched and supply > self.ceiling_c - DUMP_HYSTERESIS_K
-        )
-        self._dump_latched = hot
-        return hot or not calling
 
 
 #: The old name: ``baseline`` is the thermostat (kept for callers and stored decisions).

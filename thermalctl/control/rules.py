@@ -20,7 +20,8 @@ Three rules, each a few lines of a BMS programme:
    running no sink can take more: the loop is at its ceiling), or when the oldest
    waiting work would miss its deadline (less :data:`DEADLINE_MARGIN_H`) at full power
    otherwise; else the cap is the must-run power (inference keeps running, batch work
-   waits in the queue).
+   waits in the queue). Within 1 K of the racks' inlet limit deferrable work waits
+   whatever its deadline (:data:`THERMAL_HOLD_ABOVE_CEILING_K`).
 
 Waiting work's ages are tracked from the queue size alone
 (:class:`thermalctl.control.forecast.QueueAges`, first in first out: the safe side).
@@ -28,22 +29,27 @@ Waiting work's ages are tracked from the queue size alone
 
 from __future__ import annotations
 
-import math
-
 from thermalctl.config.site import SiteProfile
 from thermalctl.control.forecast import QueueAges
 from thermalctl.control.policy import (
-    DUMP_HYSTERESIS_K,
+    CeilingGuard,
     calls_for_heat,
     heating_allowed,
     loop_ceiling_c,
+    surplus_heat_w,
 )
 from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
 from thermalctl.models.signals import AMBIENT_TEMP_C, LOOP_SUPPLY_TEMP_C
 from thermalctl.points import Decision, Mode
 
-__all__ = ["DEADLINE_MARGIN_H", "FULL_MARGIN_K", "LADDER_K", "RulesPolicy"]
+__all__ = [
+    "DEADLINE_MARGIN_H",
+    "FULL_MARGIN_K",
+    "LADDER_K",
+    "THERMAL_HOLD_ABOVE_CEILING_K",
+    "RulesPolicy",
+]
 
 #: A charging sink counts as full this close to the top of its band [K].
 FULL_MARGIN_K = 0.2
@@ -51,6 +57,9 @@ FULL_MARGIN_K = 0.2
 LADDER_K = 1.0
 #: Deferred work is started this long before the time it would need at full power [h].
 DEADLINE_MARGIN_H = 1.0
+#: Deferrable work waits, deadline or not, once the loop supply is this far above the
+#: ceiling [K] (the ceiling is 2 K below the racks' inlet limit: 1 K from the limit).
+THERMAL_HOLD_ABOVE_CEILING_K = 1.0
 
 
 class RulesPolicy:
@@ -60,10 +69,10 @@ class RulesPolicy:
 
     def __init__(self, profile: SiteProfile) -> None:
         self.profile = profile
-        self.ceiling_c = loop_ceiling_c(profile)
+        self.guard = CeilingGuard(loop_ceiling_c(profile))
+        self.ceiling_c = self.guard.ceiling_c
         self.charging: set[str] = set()
         self.ages = {g.id: QueueAges() for g in profile.rack_groups}
-        self._dump_latched = False
 
     def plan(self, state: SiteState, settings: OperatorSettings) -> None:
         return None
@@ -83,11 +92,13 @@ class RulesPolicy:
             elif calling[sink.id]:
                 self.charging.add(sink.id)
         wanting = bool(self.charging)
-        dump_on = self._dump_on(supply, wanting)
+        hot = self.guard.hot(state.now_s, supply)
+        dump_on = hot or not wanting
         # A calling sink is always served. Charging beyond the call goes in priority
         # order: a sink charges once every sink above it is full, when the loop nears its
         # ceiling, or while the dry cooler runs (never dump what a sink would take).
-        open_all = supply is None or supply >= self.ceiling_c - LADDER_K or dump_on
+        open_all = supply is None or supply >= self.ceiling_c - LADDER_K or self.guard.latched
+        caps = self._caps(state, wanting and not dump_on, supply)
         requests: dict[str, float] = {}
         full_above = True
         for sink in p.sinks:
@@ -99,22 +110,13 @@ class RulesPolicy:
             timestamp_s=state.now_s,
             mode=Mode.AUTO,
             policy=self.name,
-            gpu_power_cap_w=self._caps(state, wanting and not dump_on),
+            gpu_power_cap_w=caps,
             sink_heat_request_w=requests,
             dump_on=dump_on,
-            dump_heat_request_w=0.0,
+            dump_heat_request_w=surplus_heat_w(state, p, caps) if hot and wanting else 0.0,
         )
 
-    def _dump_on(self, supply: float | None, wanting: bool) -> bool:
-        if supply is None or not math.isfinite(supply):
-            return True
-        hot = supply >= self.ceiling_c or (
-            self._dump_latched and supply > self.ceiling_c - DUMP_HYSTERESIS_K
-        )
-        self._dump_latched = hot
-        return hot or not wanting
-
-    def _caps(self, state: SiteState, wanting: bool) -> dict[str, float]:
+    def _caps(self, state: SiteState, wanting: bool, supply: float | None) -> dict[str, float]:
         p = self.profile
         stale = p.limits.stale_after_s
         caps: dict[str, float] = {}
@@ -126,7 +128,10 @@ class RulesPolicy:
             must = state.value(f"rack.{g.id}.must_run_w", stale)
             if must is None:
                 must = g.idle_power_w
-            if wanting or queued is None or self._deadline_near(g.id, queued, must, state.now_s):
+            # Near the racks' own limit deferrable work waits, deadline or not.
+            guard = supply is not None and supply >= self.ceiling_c + THERMAL_HOLD_ABOVE_CEILING_K
+            due = queued is None or self._deadline_near(g.id, queued, must, state.now_s)
+            if not guard and (wanting or due):
                 caps[g.id] = g.max_power_w
             else:
                 caps[g.id] = min(g.max_power_w, max(g.min_cap_w, must))
