@@ -100,6 +100,9 @@ class _PortState:
     #: When the port last gave a usable reading (its first poll, until it does).
     last_good_s: float | None = None
     last_reason: str = ""
+    #: When every point of the port last read well, and the points bad since.
+    last_whole_s: float | None = None
+    bad_points: tuple[str, ...] = ()
 
 
 @dataclass
@@ -281,6 +284,12 @@ class Controller:
         results = await asyncio.gather(*(p.port.read(now) for p in due))
         for p, batch in zip(due, results, strict=True):
             p.last_poll_s = now
+            bad = tuple(r.point for r in batch if not r.usable)
+            if not bad or p.last_whole_s is None:
+                p.last_whole_s = now
+            p.bad_points = bad
+            if bad:
+                p.last_reason = next((r.reason for r in batch if r.reason), "no usable value")
             if any(r.usable for r in batch) or not batch:
                 p.last_good_s = now
             else:
@@ -292,11 +301,19 @@ class Controller:
     def device_alarms(self, now: float) -> list[Alarm]:
         """``device.<id>.silent`` for every port with no usable reading for longer than
         ``limits.stale_after_s``: critical when it carries a signal the interlocks read
-        (e.g. a rack controller's coolant outlet, whose trip is then disabled)."""
+        (e.g. a rack controller's coolant outlet, whose trip is then disabled); and
+        ``device.<id>.degraded`` (warning) for a port that still answers but some of whose
+        points have been bad for that long (garbage or out-of-range values)."""
         limit = self.profile.limits.stale_after_s
         out: list[Alarm] = []
         for p in self._ports:
             if p.last_good_s is None or now - p.last_good_s <= limit:
+                if p.bad_points and p.last_whole_s is not None and now - p.last_whole_s > limit:
+                    out.append(Alarm(  # some points bad (garbage, out of range), not all
+                        f"device.{p.port.name}.degraded",
+                        f"device {p.port.name}: {len(p.bad_points)} points bad for "
+                        f"{now - p.last_whole_s:.0f} s ({p.last_reason[:120]}): "
+                        f"{', '.join(p.bad_points[:4])}", AlarmSeverity.WARNING, now))
                 continue
             signals = sorted(set(p.port.point_signals.values()))
             safety = [s for s in signals if _safety_signal(s)]
