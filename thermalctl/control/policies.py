@@ -10,7 +10,10 @@ job, with local feedback so the sinks stay in band when the plan is off:
   not expect (measured capture above plan, or the loop running warm); full heat when
   a sink is below its backup point, none when it is at the top of its band;
 * the dump is enabled when the plan dumps, when every sink is full, or when the loop
-  reaches the highest temperature the planner allows (with hysteresis).
+  comes within :data:`DUMP_ANTICIPATION_K` of the highest temperature the planner
+  allows (with hysteresis); then with at least a guard-only duty, so the dry cooler's
+  own controller holds the loop just below the racks' inlet limit rather than cooling
+  it to the supply set point.
 
 An infeasible or failed solve, or a state the planner cannot use, never stops the
 loop: :meth:`PlanningPolicy.decide` falls back to the baseline thermostat and says
@@ -48,6 +51,12 @@ LOOP_FEEDBACK_BAND_K = 2.0
 DUMP_HYSTERESIS_K = 3.0
 #: Planned dump below this is treated as none [W].
 DUMP_MIN_W = 500.0
+#: The dry cooler is enabled this far below the planner's loop maximum [K]: the loop can
+#: rise about 2 K between two fast decisions offline (5 min) when no sink takes the heat.
+DUMP_ANTICIPATION_K = 1.5
+#: A duty request this small asks the dry cooler's own controller only for its guard
+#: below the racks' inlet limit (duty mode), not for the supply set point [W].
+GUARD_ONLY_REQUEST_W = 1.0
 #: A plan older than this many steps is not used [-] (the plan job has stopped).
 MAX_PLAN_AGE_STEPS = 4
 
@@ -228,11 +237,14 @@ class PlanningPolicy:
                 request = 0.0
             requests[s.id] = min(s.max_heat_w, max(0.0, request))
 
-        hot = supply >= loop_max or (
-            self._dump_latched and supply > loop_max - DUMP_HYSTERESIS_K
+        hot = supply >= loop_max - DUMP_ANTICIPATION_K or (
+            self._dump_latched and supply > loop_max - DUMP_ANTICIPATION_K - DUMP_HYSTERESIS_K
         )
         self._dump_latched = hot
         dump_on = planned_dump > DUMP_MIN_W or hot or not open_sinks
+        if hot and planned_dump <= DUMP_MIN_W:
+            # Keep the loop as warm as the racks allow: the cooler's guard only.
+            planned_dump = GUARD_ONLY_REQUEST_W
         return Decision(
             timestamp_s=state.now_s,
             mode=Mode.AUTO,

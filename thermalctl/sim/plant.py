@@ -59,6 +59,8 @@ DUMP_GAIN_W_PER_K = 8000.0
 #: In duty mode the dry cooler's guard holds the supply this far below the racks' inlet
 #: limit [K] (the guard's control band, so its overshoot stays inside the limit).
 DUMP_GUARD_BELOW_LIMIT_K = 0.5
+#: The guard is a high-limit override: this many times the set-point loop's gain [-].
+DUMP_GUARD_GAIN_FACTOR = 4.0
 #: Integral time of that loop [s]: a PI controller (as dry-cooler fan controllers are), so
 #: the supply settles at its set point rather than a load-dependent offset above it.
 DUMP_INTEGRAL_TIME_S = 300.0
@@ -448,9 +450,10 @@ class Plant:
             target_c = (self._inlet_limit_c - DUMP_GUARD_BELOW_LIMIT_K if duty_mode
                         else loop.supply_temp_setpoint_c)
             error_k = loop_temp - target_c
+            gain = DUMP_GAIN_W_PER_K * (DUMP_GUARD_GAIN_FACTOR if duty_mode else 1.0)
             self._dump_integral_w = min(capacity, max(0.0, self._dump_integral_w + (
-                DUMP_GAIN_W_PER_K * error_k * dt_s / DUMP_INTEGRAL_TIME_S)))
-            wanted = DUMP_GAIN_W_PER_K * error_k + self._dump_integral_w
+                gain * error_k * dt_s / DUMP_INTEGRAL_TIME_S)))
+            wanted = gain * error_k + self._dump_integral_w
             if duty_mode:
                 wanted = max(commands.dump_heat_request_w, wanted)
             dump_w = min(max(0.0, wanted), capacity)
