@@ -52,6 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress on stderr (shown for runs longer than a few seconds)")
+    parser.add_argument("--progress-after", type=float, default=PROGRESS_AFTER_S,
+                        metavar="SECONDS",
+                        help="show progress once the run has taken this long (default "
+                        "%(default)s)")
 
 
 #: Progress goes to stderr only once a run has taken this long [s] ...
@@ -64,14 +68,15 @@ class StderrProgress:
     """Prints ``<label>: 42 % simulated (12 s)`` to stderr, for runs longer than
     :data:`PROGRESS_AFTER_S`, at most every :data:`PROGRESS_EVERY_S`."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, after_s: float = PROGRESS_AFTER_S) -> None:
         self.label = label
+        self.after_s = after_s
         self.started = time.monotonic()
-        self.last = self.started
+        self.last = -float("inf")
 
     def __call__(self, done_fraction: float) -> None:
         now = time.monotonic()
-        if now - self.started < PROGRESS_AFTER_S or now - self.last < PROGRESS_EVERY_S:
+        if now - self.started < self.after_s or now - self.last < PROGRESS_EVERY_S:
             return
         self.last = now
         print(f"{self.label}: {done_fraction:.0%} simulated ({now - self.started:.0f} s)",
@@ -117,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
         ),
         decide_period_s=args.decide_period,
         backend=args.backend,
-        progress=None if args.quiet else StderrProgress(f"{profile.site.id} {args.policy}"),
+        progress=None if args.quiet else StderrProgress(
+            f"{profile.site.id} {args.policy}", args.progress_after),
     )
     metrics = result.metrics
     if args.json:
