@@ -34,12 +34,17 @@ to :data:`MAX_TEXT_CHARS` (an MQTT payload may be megabytes).
 
 Durability: every record is one ``write`` of a whole line to a file opened with
 ``O_APPEND``, then ``fsync`` (records are rare: operator actions, trips, one seal a
-day), so a record that :meth:`AuditTrail.record` returned from survives a power cut.
+day), so a record that :meth:`AuditTrail.record` returned from survives a power cut. A write
+that fails (disk full) never raises into the caller: the file is cut back to its last
+whole line and the record is held in memory, in order, until a later record or
+:meth:`AuditTrail.close` can write it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import logging
@@ -74,6 +79,8 @@ HEAD_META_KEY = "audit_head"
 #: Longest string kept in a record [characters]; longer ones are cut and say so.
 MAX_TEXT_CHARS = 200
 REDACTED = "[redacted]"
+#: Records held in memory while the trail cannot be written, at most [records].
+MAX_PENDING_RECORDS = 10_000
 _SECRET_NAME = re.compile(
     r"passw|passphrase|secret|token|credential|api_?key|private_?key|hmac|signature|"
     r"authorization|cookie|(^|_)key_?(material|bytes|data|value|secret)$",
@@ -167,14 +174,45 @@ class AuditTrail:
             if record.get("event") == "ledger_seal":
                 self.sealed_days.add(str(record.get("day")))
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._pending: list[bytes] = []  # lines not yet written (disk full), in order
+        self._failing = False
         if torn:
             log.error("audit trail %s has an unreadable line (torn write?); "
                       "'thermalctl audit verify' names it; appending after it", self.path)
             if self.path.stat().st_size and not self.path.read_bytes().endswith(b"\n"):
                 os.write(self._fd, b"\n")
 
+    def _write_pending(self) -> None:
+        """Write the held lines in order. An I/O failure (disk full) never reaches the
+        caller (a controller's tick): the file is cut back to its last whole line and the
+        lines are held (at most :data:`MAX_PENDING_RECORDS`) for the next record."""
+        while self._pending:
+            size = os.fstat(self._fd).st_size
+            try:
+                if os.write(self._fd, self._pending[0]) != len(self._pending[0]):
+                    raise OSError(errno.ENOSPC, "short write")
+                os.fsync(self._fd)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, size)  # no torn line
+                if not self._failing:
+                    log.error("audit trail %s: cannot write (%s); holding records in memory",
+                              self.path, exc.strerror or exc)
+                self._failing = True
+                if len(self._pending) > MAX_PENDING_RECORDS:
+                    self._pending.pop(0)
+                    log.error("audit trail %s: more than %d records held; oldest dropped",
+                              self.path, MAX_PENDING_RECORDS)
+                return
+            self._pending.pop(0)
+        if self._failing:
+            log.warning("audit trail %s: writing again; held records written", self.path)
+            self._failing = False
+
     def close(self) -> None:
         with self._lock:
+            if self._pending:
+                self._write_pending()
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
@@ -200,8 +238,8 @@ class AuditTrail:
             rec = {**body, "event": str(event), "time": iso_utc(t), "time_s": t,
                    "seq": self.seq + 1, "prev": self.head}
             rec["hash"] = _digest(rec)
-            os.write(self._fd, (canonical(rec) + "\n").encode("utf-8"))
-            os.fsync(self._fd)
+            self._pending.append((canonical(rec) + "\n").encode("utf-8"))
+            self._write_pending()
             self.seq = int(rec["seq"])
             self.head = str(rec["hash"])
         if self.store is not None:
