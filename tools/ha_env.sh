@@ -21,7 +21,10 @@ cache="${THERMALCTL_HA_CACHE:-/var/cache/thermalctl-ci}"
 python="${THERMALCTL_HA_PYTHON:-}"
 if [ -z "$python" ]; then
   for cand in /root/.pyenv/versions/3.13.*/bin/python3 "$(command -v python3.13 || true)"; do
-    if [ -n "$cand" ] && [ -x "$cand" ]; then python="$cand"; break; fi
+    if [ -n "$cand" ] && [ -x "$cand" ] \
+       && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then
+      python="$cand"; break
+    fi
   done
 fi
 if [ -z "$python" ]; then

@@ -26,4 +26,8 @@ fi
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip >/dev/null
 .venv/bin/pip install -q -e '.[dev]'
+# Home Assistant for tests/integration/test_home_assistant.py: a venv cached outside the
+# repo (cold about 3 min, warm a file check); empty when this machine has no Python 3.13.
+THERMALCTL_HA_PYTHON="$(bash tools/ha_env.sh)"
+export THERMALCTL_HA_PYTHON
 exec .venv/bin/python -m pytest "$@"

@@ -8,7 +8,8 @@ keeps any handler's exception off paho's thread. On it sit:
   field, unit, staleness -> :class:`~thermalctl.points.Reading` in canonical units;
   any payload gives a reading (``BAD`` with the reason when unusable);
 * :class:`StatePublisher` (:mod:`.state`) - a controller observer: retained state under
-  ``<base>/<site>/state/...``, and :func:`discovery_messages` for Home Assistant;
+  ``<base>/<site>/state/...``, and :func:`discovery_messages` for Home Assistant (HA's
+  current schema: ``default_entity_id``, devices per site, rack group and sink);
 * :class:`CommandHandler` (:mod:`.commands`) - ``<base>/<site>/cmd/<setting>``: bounded,
   optionally signed (:mod:`.security`), validated against the profile's bounds, applied
   through an :class:`~thermalctl.config.services.OperatorPort`, every command answered
@@ -28,6 +29,9 @@ Topics (``<root>`` = ``<base_topic>/<site>``)::
     <root>/state/mode                    auto | manual | safe (retained)
     <root>/state/decision/<field>[/<id>] planner's targets (retained)
     <root>/state/alarms                  JSON list of active alarms (retained)
+    <root>/state/alarm_active | alarm_critical | safe_mode    ON | OFF (retained)
+    <root>/state/diag/<what>             tick_time, readings, bad_readings,
+                                         store_failure, telemetry_backlog, instance
     <root>/state/setting/<setting>       the setting in force (retained)
     <root>/cmd/<setting>                 commands: mode, setpoint/<sink>, gpu_cap/<group>
     <root>/ack                           {"topic", "ok", "value" | "reason", "id"}
