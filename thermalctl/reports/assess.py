@@ -221,7 +221,8 @@ def comparison_table(assessment: Assessment) -> pd.DataFrame:
     figures = {r.policy: r.figures() for r in assessment.runs}
     rows = []
     for key, _label, unit, _digits in COMPARISON_ROWS:
-        rows.append({"figure": key, "unit": unit,
+        shown = "fraction" if key.endswith("_fraction") else unit
+        rows.append({"figure": key, "unit": shown,
                      **{p: figures[p][key] for p in assessment.policies}})  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -241,10 +242,10 @@ def comparison_text(assessment: Assessment, t: Catalogue,
             if value is None:
                 cells.append("–")
             elif unit == "%":
-                cells.append(t.percent(value, digits))
+                cells.append(t.number(100.0 * value, digits))
             else:
                 cells.append(t.number(value, digits))
-        rows.append([t(label), "" if unit == "%" else unit, *cells])
+        rows.append([t(label), unit, *cells])
     columns = [t("col.indicator"), t("col.unit"),
                *(t(f"assess.policy.{p}") for p in assessment.policies)]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
@@ -265,7 +266,7 @@ def sinks_table(run: PolicyProjection) -> pd.DataFrame:
 def sinks_text(run: PolicyProjection, t: Catalogue) -> pd.DataFrame:
     rows = []
     for s in run.sinks:
-        coverage = "–" if s.coverage is None else t.percent(s.coverage, 1)
+        coverage = "–" if s.coverage is None else t.number(100.0 * s.coverage, 1)
         rows.append([f"{s.name} ({t('sink.' + s.kind)})", t.number(s.demand_kwh, 0),
                      t.number(s.reused_kwh, 0), coverage, t.number(s.backup_kwh, 0),
                      t.number(s.overheating_kwh, 0), t.number(s.avoided_fuel_kwh, 0),

@@ -518,8 +518,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Zeitraum, sie sind keine Jahreswerte, und die Einstufung nach EnEfG ist nur ein "
         "Hinweis."),
     "assess.assume.epw_offset": _m(
-        "EPW rows read at UTC{offset:+g} h ({why}).",
-        "EPW-Zeilen gelesen mit UTC{offset:+g} h ({why})."),
+        "EPW rows read at UTC{offset} h ({why})",
+        "EPW-Zeilen gelesen mit UTC{offset} h ({why})"),
     "assess.assume.epw_header": _m("the file's LOCATION time zone, as the format defines",
                                    "Zeitzone der LOCATION-Zeile, wie das Format es vorsieht"),
     "assess.assume.epw_given": _m("given with --epw-utc-offset", "mit --epw-utc-offset angegeben"),
@@ -619,7 +619,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "assess.col.sink": _m("Sink", "Senke"),
     "assess.col.demand": _m("Demand [kWh]", "Bedarf [kWh]"),
     "assess.col.reused": _m("Reused [kWh]", "Genutzt [kWh]"),
-    "assess.col.coverage": _m("Covered", "Gedeckt"),
+    "assess.col.coverage": _m("Covered [%]", "Gedeckt [%]"),
     "assess.col.backup": _m("Backup [kWh]", "Ersatz [kWh]"),
     "assess.col.overheating": _m("Overheating [kWh]", "Überhitzung [kWh]"),
     "assess.col.avoided_fuel": _m("Fuel avoided [kWh]", "Verm. Brennstoff [kWh]"),
