@@ -37,7 +37,8 @@ def test_normal_state_does_not_trip() -> None:
 
 
 def test_supply_above_alarm_warns_without_trip() -> None:
-    verdict = safety.check(_state(loop__supply_temp_c=47.0), PROFILE, BOUND)
+    alarm = PROFILE.limits.coolant_supply_alarm_c  # below the racks' inlet limit
+    verdict = safety.check(_state(loop__supply_temp_c=alarm + 0.5), PROFILE, BOUND)
     assert not verdict.trip
     assert [a.code for a in verdict.alarms] == ["coolant.supply_high"]
 
@@ -46,6 +47,8 @@ def test_supply_above_alarm_warns_without_trip() -> None:
     ("signal", "value", "code"),
     [
         ("loop__supply_temp_c", 51.0, "coolant.supply_trip"),
+        # the pod's immersion loop accepts at most 40 degC: past it (and a Pt100's 0.25 K)
+        ("loop__supply_temp_c", 40.5, "coolant.supply_trip"),
         ("loop__return_temp_c", 61.0, "coolant.return_trip"),
         ("loop__supply_temp_c", 400.0, "loop.supply_temp_c.implausible_high"),
     ],
@@ -150,3 +153,18 @@ def test_must_run_estimate_is_used_before_any_measurement() -> None:
     verdict = safety.check(st, PROFILE, BOUND)
     d = safety.safe_decision(st, PROFILE, verdict)
     assert d.gpu_power_cap_w["pod"] >= safety.must_run_estimate_w(group) > group.idle_power_w
+
+
+def test_a_rack_groups_outlet_above_its_own_limit_trips() -> None:
+    group = PROFILE.rack_groups[0]
+    signal = f"rack.{group.id}.coolant_out_temp_c"
+    at_limit = _state()
+    at_limit.update([(signal, Reading(signal, group.coolant_outlet_limit_c, "degC",
+                                      Quality.GOOD, 1000.0))])
+    assert not safety.check(at_limit, PROFILE, BOUND | {signal}).trip  # within the sensor class
+    hot = _state()
+    hot.update([(signal, Reading(signal, group.coolant_outlet_limit_c + 1.0, "degC",
+                                 Quality.GOOD, 1000.0))])
+    verdict = safety.check(hot, PROFILE, BOUND | {signal})
+    assert verdict.trip and verdict.thermal
+    assert f"rack.{group.id}.outlet_trip" in [a.code for a in verdict.alarms]

@@ -666,6 +666,13 @@ class SiteProfile(_Frozen):
             if sig not in bound:
                 problems.append((("devices",), (
                     f"{sig} must be bound to a device or an MQTT sensor: {why}")))
+        inlet = self.coolant_inlet_limit_c
+        if self.limits.coolant_supply_alarm_c > inlet:
+            coldest = min(self.rack_groups, key=lambda g: g.coolant_inlet_limit_c)
+            problems.append((("limits", "coolant_supply_alarm_c"), (
+                f"{self.limits.coolant_supply_alarm_c:g} degC is above the highest inlet "
+                f"temperature rack group {coldest.id!r} accepts ({inlet:g} degC): the alarm "
+                "must come before the racks' limit (safety trips just past it)")))
         high = self.limits.plausible_power_w[1]
         if self.max_it_power_w > high:
             problems.append((("limits", "plausible_power_w"), (

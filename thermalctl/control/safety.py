@@ -2,15 +2,18 @@
 
 Trips (-> safe mode):
 
-* thermal: coolant supply or return above its trip limit, a rack's coolant outlet
-  above the return trip limit, or a safety reading that the device reports above
+* thermal: coolant supply above its trip limit or above the lowest inlet limit the
+  racks accept (``RackGroup.coolant_inlet_limit_c``, plus a sensor's tolerance), the
+  return above its trip limit, a rack group's coolant outlet above its outlet limit
+  (``coolant_outlet_limit_c``) or the return trip, or a safety reading that the device reports above
   its register's range or the plausible range (it may be real: treated as hot);
 * a safety reading stale, bad, never read, or below its plausible range;
 * loss of the heat path (the loop controller reports a fault).
 
 A value the device reports outside its register's range trips at once (it is not
 taken for a lost poll that only turns stale after ``limits.stale_after_s``).
-A supply temperature above the alarm limit but below the trip raises a warning.
+A supply temperature above the alarm limit (or the racks' inlet limit, if lower)
+but below the trip raises a warning.
 
 In safe mode the dump is opened fully and heat still goes to sinks whose path is
 intact. GPU caps:
@@ -33,7 +36,12 @@ from dataclasses import dataclass
 from thermalctl.config.site import CRITICAL_SIGNALS, RackGroup, SiteProfile
 from thermalctl.control.state import SiteState
 from thermalctl.models.loop import HeatLoopModel
-from thermalctl.models.signals import AMBIENT_TEMP_C, rack_signal
+from thermalctl.models.signals import (
+    AMBIENT_TEMP_C,
+    LOOP_RETURN_TEMP_C,
+    LOOP_SUPPLY_TEMP_C,
+    rack_signal,
+)
 from thermalctl.points import Alarm, AlarmSeverity, Decision, Mode, Quality
 
 __all__ = [
@@ -51,6 +59,9 @@ WORST_CASE_AMBIENT_C = 35.0
 #: How a reading's reason starts when the device reported a value outside its register's
 #: range (:mod:`thermalctl.adapters.modbus_client` and the MQTT ingestion).
 OUT_OF_RANGE = "out of range"
+#: A temperature this far past a rack limit trips [K]: the tolerance of a class A Pt100
+#: at 50 degC (IEC 60751: 0.15 K + 0.002 |t|), so a sensor within its class never trips.
+SENSOR_TOLERANCE_K = 0.25
 
 
 #: Alarm codes (or code suffixes) of the trips that mean the loop is, or may be, too hot.
@@ -107,24 +118,31 @@ def check(state: SiteState, profile: SiteProfile, bound: frozenset[str]) -> Safe
         if outlet in bound:
             _implausible(state, outlet, lo, hi, crit)
 
-    supply = state.value("loop.supply_temp_c", lim.stale_after_s)
+    supply = state.value(LOOP_SUPPLY_TEMP_C, lim.stale_after_s)
+    # The racks' own coolant limits bound the loop as much as the site's trips do: supply
+    # above the lowest inlet limit the racks accept (plus a class A Pt100's 0.25 K)
+    # trips, whichever of the two is lower; the alarm warns before either.
+    inlet_limit = profile.coolant_inlet_limit_c
+    supply_trip = min(lim.coolant_supply_trip_c, inlet_limit + SENSOR_TOLERANCE_K)
+    supply_alarm = min(lim.coolant_supply_alarm_c, inlet_limit)
     if supply is not None and lo <= supply <= hi:
-        if supply > lim.coolant_supply_trip_c:
+        if supply > supply_trip:
+            which = ("trip" if supply_trip == lim.coolant_supply_trip_c
+                     else "the racks' inlet limit")
             crit(
                 "coolant.supply_trip",
-                f"coolant supply {supply:.1f} degC above trip {lim.coolant_supply_trip_c} degC",
+                f"coolant supply {supply:.1f} degC above {which} {supply_trip:g} degC",
             )
-        elif supply > lim.coolant_supply_alarm_c:
+        elif supply > supply_alarm:
             alarms.append(
                 Alarm(
                     "coolant.supply_high",
-                    f"coolant supply {supply:.1f} degC above "
-                    f"alarm {lim.coolant_supply_alarm_c} degC",
+                    f"coolant supply {supply:.1f} degC above alarm {supply_alarm:g} degC",
                     AlarmSeverity.WARNING,
                     now,
                 )
             )
-    ret = state.value("loop.return_temp_c", lim.stale_after_s)
+    ret = state.value(LOOP_RETURN_TEMP_C, lim.stale_after_s)
     if ret is not None and lo <= ret <= hi and ret > lim.coolant_return_trip_c:
         crit(
             "coolant.return_trip",
@@ -132,11 +150,12 @@ def check(state: SiteState, profile: SiteProfile, bound: frozenset[str]) -> Safe
         )
     for g in profile.rack_groups:
         out = state.value(rack_signal(g.id, "coolant_out_temp_c"), lim.stale_after_s)
-        if out is not None and out > lim.coolant_return_trip_c:
+        limit = min(lim.coolant_return_trip_c, g.coolant_outlet_limit_c + SENSOR_TOLERANCE_K)
+        if out is not None and lo <= out <= hi and out > limit:
             crit(
                 f"rack.{g.id}.outlet_trip",
-                f"rack group {g.id} coolant outlet {out:.1f} degC "
-                f"above {lim.coolant_return_trip_c} degC",
+                f"rack group {g.id} coolant outlet {out:.1f} degC above {limit:g} degC "
+                f"(its outlet limit {g.coolant_outlet_limit_c:g} degC)",
             )
     if state.value("loop.heat_path_fault", lim.stale_after_s):
         crit("heat_path.lost", "loop controller reports the heat-exchanger path lost")
