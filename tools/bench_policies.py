@@ -10,8 +10,10 @@ else the profile's synthetic weather. Runs go one at a time, so wall times compa
 
 Columns: backup heat, dumped heat, overheating [MWh]; electricity, fuel and total cost
 [kEUR] (total includes work left queued at the end, priced alike for all); CO2 [t];
-comfort [K h]; late work [kWh]; invariant violations (tests/sim/test_invariants.py's
-checks, :func:`thermalctl.sim.accounting.invariant_violations`); the share of the
+time below and above the sinks' comfort bands [K h] (above: summer gains in buildings
+without cooling, which no heating policy changes); late work [kWh]; invariant
+violations (tests/sim/test_invariants.py's checks,
+:func:`thermalctl.sim.accounting.invariant_violations`); the share of the
 thermostat -> bound gap each policy closes, in backup heat and in total cost; wall time.
 """
 
@@ -48,7 +50,7 @@ FORTNIGHTS = ("2026-01-05", "2026-07-06")
 ADDITIVE = (
     "it_energy_kwh", "reused_heat_kwh", "dumped_heat_kwh", "backup_heat_kwh",
     "overheating_kwh", "heat_pump_electricity_kwh", "electricity_cost_eur", "fuel_cost_eur",
-    "backlog_cost_eur", "total_cost_eur", "co2_kg", "comfort_violation_kh",
+    "backlog_cost_eur", "total_cost_eur", "co2_kg", "below_band_kh", "above_band_kh",
     "deferred_work_late_kwh", "wall_s", "days",
 )
 COLUMNS = (
@@ -61,7 +63,8 @@ COLUMNS = (
     ("fuel kEUR", "fuel_cost_eur", "{:.2f}"),
     ("total kEUR", "total_cost_eur", "{:.2f}"),
     ("CO2 t", "co2_kg", "{:.1f}"),
-    ("comfort Kh", "comfort_violation_kh", "{:.2f}"),
+    ("below band Kh", "below_band_kh", "{:.2f}"),
+    ("above band Kh", "above_band_kh", "{:.0f}"),
     ("late kWh", "deferred_work_late_kwh", "{:.1f}"),
     ("violations", "violations", "{}"),
     ("gap backup", "gap_backup", "{:.0%}"),
@@ -114,6 +117,8 @@ def run_site(
                 f"{time.perf_counter() - wall:.0f} s")
             if m.get("kind") != "bound":
                 violations.update(invariant_violations(m))
+                m["below_band_kh"] = sum(m["sink_below_band_kh"].values())
+                m["above_band_kh"] = sum(m["sink_above_band_kh"].values())
             for key in ADDITIVE:
                 value = m.get(key)
                 if isinstance(value, (int, float)):

@@ -390,6 +390,9 @@ class HistoryForecaster:
         for sink_id, model in self.sink_models.items():
             expected = model.draw_forecast_m3_per_s(mids)
             if expected is not None:
+                # Until a slot is learned: the profile's daily volume, spread evenly (the
+                # standard shape is the simulator's own default draw input).
+                expected = np.full(n, model.sink.draw_m3_per_day / SECONDS_PER_DAY)  # type: ignore[union-attr]
                 learned = self.draws[sink_id].mean_by_slot()[day_slot]
                 draws[sink_id] = np.where(np.isnan(learned), expected, learned)
         losses = sink_loss_lines(self.sink_models, settings, mids, ambient, draws)

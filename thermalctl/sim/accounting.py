@@ -54,8 +54,12 @@ SHIFT_AFTER_S = 900.0
 #:   which the loop swings past the switching points);
 #: * ``space_heating_above_limit``: heat sent to space heating at or above its heating
 #:   limit, at most 0.1 % of the IT energy;
-#: * ``comfort``: time outside a sink's comfort band, at most 0.1 K h per simulated day
-#:   per sink (a few minutes one kelvin out after a draw peak);
+#: * ``comfort``: time below a sink's comfort band in force, at most 0.1 K h per simulated
+#:   day per sink (a few minutes one kelvin out after a draw peak); above the band the
+#:   policy's part is the heat it still sends there (``overheating``, at most 0.1 % of
+#:   the IT energy): a building that its own gains warm above its band in summer, with
+#:   no heat from the loop, breaks neither (no heating policy can cool it; the time
+#:   above the band is reported as ``sink_above_band_kh``);
 #: * ``energy_balance``: the plant's residual at most 0.1 % of the IT energy;
 #: * ``late_work``: deferred work done late or still waiting past its deadline, at most
 #:   1 Wh (rounding);
@@ -64,6 +68,7 @@ TOLERANCES: dict[str, float] = {
     "dumped_while_backup_fraction_of_it": 0.005,
     "space_heating_above_limit_fraction_of_it": 0.001,
     "comfort_kh_per_sink_day": 0.1,
+    "overheating_fraction_of_it": 0.001,
     "energy_balance_fraction_of_it": 0.001,
     "late_work_kwh": 0.001,
 }
@@ -116,6 +121,9 @@ class Ledger:
         self._hp = 0.0
         self._backup: dict[str, float] = {}
         self._old_jobs: dict[str, list[tuple[object, float]]] = {}
+        #: Time below / above each sink's band in force, sampled once an interval [K h].
+        self.below_band_kh = {sink.id: 0.0 for sink in profile.sinks}
+        self.above_band_kh = {sink.id: 0.0 for sink in profile.sinks}
 
     def _price(self, time_s: float) -> float:
         key = math.floor(time_s / 900.0)  # tariffs change on the quarter hour
@@ -155,6 +163,11 @@ class Ledger:
             fuel_kwh = heat / sink.backup.efficiency
             self.fuel_eur += fuel_kwh * fuel_price_eur_per_kwh(sink.backup.fuel, p, price)
             self.co2_kg += fuel_kwh * _co2_kg_per_kwh(sink.backup.fuel, p)
+        for sink_id, model in plant.sink_models.items():
+            low, high = model.band_c(plant.time_s)
+            temp = plant.sink_temp_c[sink_id]
+            self.below_band_kh[sink_id] += max(0.0, low - temp) * dt_s / 3600.0
+            self.above_band_kh[sink_id] += max(0.0, temp - high) * dt_s / 3600.0
         for gid, jobs in self._old_jobs.items():
             live = {id(j) for j in plant.queues[gid]}
             for job, before in jobs:
@@ -174,6 +187,8 @@ class Ledger:
             "total_cost_eur": self.electricity_eur + self.fuel_eur + backlog_eur,
             "co2_kg": self.co2_kg,
             "deferred_shifted_kwh": self.shifted_kwh,
+            "sink_below_band_kh": dict(self.below_band_kh),
+            "sink_above_band_kh": dict(self.above_band_kh),
         }
 
 
@@ -264,11 +279,17 @@ def invariant_violations(metrics: Mapping[str, Any]) -> dict[str, str]:
     if above is not None and above > tol["space_heating_above_limit_fraction_of_it"] * it:
         out["space_heating_above_limit"] = (
             f"{above:.2f} kWh of space heating at or above the heating limit")
-    for sink_id, kh in dict(metrics["sink_comfort_violation_kh"]).items():
+    cold = metrics.get("sink_below_band_kh") or metrics["sink_comfort_violation_kh"]
+    for sink_id, kh in dict(cold).items():
         if kh > tol["comfort_kh_per_sink_day"] * days:
             out[f"comfort.{sink_id}"] = (
-                f"{kh:.2f} K h outside the comfort band (tolerance "
+                f"{kh:.2f} K h below the comfort band (tolerance "
                 f"{tol['comfort_kh_per_sink_day']:g} K h a day)")
+    overheating = _total(metrics.get("overheating_kwh"))
+    if overheating is not None and overheating > tol["overheating_fraction_of_it"] * it:
+        out["overheating"] = (
+            f"{overheating:.2f} kWh delivered to sinks above their band (tolerance "
+            f"{tol['overheating_fraction_of_it']:.1%} of IT)")
     done, due = metrics.get("legionella_cycles_done"), metrics.get("legionella_cycles_due")
     if done is not None and due is not None and _total(done) < _total(due):  # type: ignore[operator]
         out["legionella"] = f"{done} legionella cycles done of {due} due"
