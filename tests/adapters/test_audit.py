@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import WINTER_START_S, ManualClock
 from thermalctl.adapters.audit import (
     GENESIS_HASH,
+    SEAL_GRACE_S,
     AuditTrail,
     audit_path_for,
     canonical,
@@ -168,11 +169,24 @@ def test_completed_days_are_sealed_once(store) -> None:
     assert verify(trail.path, store).seals_checked == 3
 
 
+def test_a_day_is_sealed_only_after_its_grace(store) -> None:
+    # A tick that took its snapshot just before midnight may still be writing its row.
+    _ledger_days(store, 1)
+    clock = ManualClock(WINTER_START_S + DAY_S + SEAL_GRACE_S - 1.0)
+    trail = AuditTrail(audit_path_for(store.path), store=store, clock=clock)
+    assert trail.seal_ledger("UTC") == []
+    store.add_ledger(WINTER_START_S + DAY_S - 1.0, {"it_kwh": 999.0})  # the late row
+    clock.now += 1.0
+    assert trail.seal_ledger("UTC") == ["2026-01-05"]
+    trail.close()
+    assert verify(trail.path, store).ok
+
+
 @pytest.mark.parametrize("change", ["halve", "delete", "insert"])
 def test_a_changed_ledger_row_of_a_sealed_day_fails_verify(store, change) -> None:
     _ledger_days(store, 2)
     trail = AuditTrail(audit_path_for(store.path), store=store,
-                       clock=ManualClock(WINTER_START_S + 2 * DAY_S))
+                       clock=ManualClock(WINTER_START_S + 2 * DAY_S + SEAL_GRACE_S))
     trail.record("start", source="cli")
     trail.seal_ledger("UTC")
     trail.close()
@@ -198,7 +212,7 @@ def test_no_seal_while_rows_are_held(store) -> None:
             break
     assert store.failure() is not None
     trail = AuditTrail(audit_path_for(store.path), store=store,
-                       clock=ManualClock(WINTER_START_S + 3 * DAY_S))
+                       clock=ManualClock(WINTER_START_S + 3 * DAY_S + SEAL_GRACE_S))
     assert trail.seal_ledger("UTC") == []
     store._db.execute("PRAGMA max_page_count=1073741823")
     assert store.flush()
