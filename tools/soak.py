@@ -20,9 +20,10 @@ two lanes that run side by side (one fault at a time in each lane):
   beyond its register's range, high or low), ``port_closed`` (the device's server
   stopped: connection refused);
 * services: ``broker`` (Mosquitto stopped, started again), ``tsdb`` (VictoriaMetrics
-  SIGKILLed and started again on its data), ``disk`` (the store full: SQLite's
-  ``PRAGMA max_page_count``, or with ``--disk tmpfs`` a small tmpfs filled with a
-  ballast file; freed again).
+  SIGKILLed and started again on its data), ``disk`` (the store's disk full: the store
+  and its audit trail live on a small tmpfs that a ballast file fills; where mounting is
+  not permitted, or with ``--disk pragma``, SQLite's ``PRAGMA max_page_count``; freed
+  again).
 
 Each fault is held until its alarm is raised (bounded), a little longer, then removed;
 the alarm must then clear (bounded). Checked at the end (each failure is a violation and
@@ -361,17 +362,15 @@ class Disk:
                 db.execute(f"PRAGMA max_page_count={pages + 1}")
             return
         assert self.ballast is not None
-        with self.ballast.open("ab") as fh:
-            chunk = b"\0" * (1 << 20)
-            with contextlib.suppress(OSError):  # ENOSPC: full, as wanted
-                while True:
-                    fh.write(chunk)
-                    fh.flush()
-            small = b"\0" * 4096
-            with contextlib.suppress(OSError):
-                while True:
-                    fh.write(small)
-                    fh.flush()
+        fd = os.open(self.ballast, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            for size in (1 << 20, 4096, 1):  # until ENOSPC: full, as wanted
+                block = b"\0" * size
+                with contextlib.suppress(OSError):
+                    while os.write(fd, block) == size:
+                        pass
+        finally:
+            os.close(fd)
 
     def free(self, store: LocalStore) -> None:
         if self.mode == "pragma":
@@ -1044,7 +1043,15 @@ async def run_soak(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     observer: Observer | None = None
     try:
         vm.start()
-        disk = Disk(opts.disk, work, opts.tmpfs_mb)
+        size_mb = opts.tmpfs_mb or max(256, int(opts.hours * 4))
+        if opts.disk == "auto":
+            try:
+                disk = Disk("tmpfs", work, size_mb)
+            except SoakSetupError as exc:
+                log.warning("%s; the disk fault uses PRAGMA max_page_count instead", exc)
+                disk = Disk("pragma", work, size_mb)
+        else:
+            disk = Disk(opts.disk, work, size_mb)
         store_dir = disk.store_dir or work
         store_path = store_dir / f"soak-{site_id}.sqlite"
         store = LocalStore(store_path, origin=SIMULATED, exclusive=True)
@@ -1153,8 +1160,6 @@ async def _run(opts: argparse.Namespace, work: Path, site: Site, store: LocalSto
         for t in lanes:
             if t.done() and not t.cancelled() and t.exception() is not None:
                 violations.add("fault_lane_died", repr(t.exception()))
-        with contextlib.suppress(Exception):
-            loop.remove_signal_handler(signal.SIGTERM)
         mqtt_alive = services.hub.connected.is_set()
         handler_errors = getattr(services.hub, "handler_errors", 0)
         await services.stop(flush_timeout_s=15.0)
@@ -1162,6 +1167,8 @@ async def _run(opts: argparse.Namespace, work: Path, site: Site, store: LocalSto
         await sim.stop()
         await upkeep.finish()
     wall_s = time.monotonic() - wall0
+    if stop_event.is_set():
+        violations.add("interrupted", "SIGTERM: the run stopped early; checks ran on what it did")
     sim.sync()
     upkeep.seal()
     audit.record("stop", source="cli", site=site_id)
@@ -1316,9 +1323,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--policy", default="mpc")
     ap.add_argument("--device-timeout", type=float, default=0.2,
                     help="Modbus response timeout [wall s] (default 0.2)")
-    ap.add_argument("--disk", choices=("pragma", "tmpfs"), default="pragma",
-                    help="how the store's disk is made full (default pragma)")
-    ap.add_argument("--tmpfs-mb", type=int, default=256, help="size of --disk tmpfs [MB]")
+    ap.add_argument("--disk", choices=("auto", "tmpfs", "pragma"), default="auto",
+                    help="how the store's disk is made full: a tmpfs filled up, or SQLite's "
+                    "max_page_count (default auto: tmpfs where mounting is permitted)")
+    ap.add_argument("--tmpfs-mb", type=int, default=0,
+                    help="size of the tmpfs [MB] (default max(256, 4 per simulated hour))")
     ap.add_argument("--start", help="simulated start, UTC ISO (default: recent past)")
     ap.add_argument("--max-wall", type=float, default=None,
                     help="give up after this many wall seconds (default 2x planned + 180)")
@@ -1342,8 +1351,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _terminate(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM outside the run cleans up as Ctrl-C does
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)  # the run itself stops gracefully on it
     work = Path(tempfile.mkdtemp(prefix="thermalctl-soak-"))
     log_path = args.log or work / "soak.log"
     handler = logging.FileHandler(log_path)
