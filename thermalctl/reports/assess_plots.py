@@ -72,7 +72,8 @@ def plot_policy_months(ax: Axes, monthly: Mapping[str, pd.DataFrame], t: Catalog
                color=POLICY_COLOURS.get(policy, "#34495e"),
                label=t(f"assess.policy.{policy}"))  # fmt: skip
     ax.set_xticks(x, periods, rotation=30, ha="right")
-    ax.set_xlim(-0.6, max(len(periods), 6) - 0.4)
+    pad = max(0.0, (6 - len(periods)) / 2)  # a month or two stay in the middle
+    ax.set_xlim(-0.6 - pad, len(periods) - 0.4 + pad)
     ax.set_title(t("assess.chart.policies.title"), loc="left", fontsize=10)
     ax.set_ylabel(t("chart.heat_kwh_month"))
     ax.yaxis.set_major_formatter(lambda v, _pos: t.number(v, 0))

@@ -40,7 +40,7 @@ MONTHLY_COLUMNS = [
     "period", "facility_energy_kwh", "it_energy_kwh", "reused_energy_kwh",
     "dumped_energy_kwh", "backup_energy_kwh", "heat_demand_kwh", "pue", "erf",
 ]  # fmt: skip
-MONTHLY_WIDTHS = (0.10, 0.12, 0.12, 0.12, 0.12, 0.12, 0.12, 0.09, 0.09)
+MONTHLY_WIDTHS = (0.08, 0.12, 0.12, 0.14, 0.13, 0.12, 0.13, 0.08, 0.08)
 SINK_WIDTHS = (0.22, 0.10, 0.10, 0.08, 0.10, 0.10, 0.10, 0.10, 0.10)
 SCOPE_WIDTHS = pdf_report.SCOPE_WIDTHS
 ENEFG_WIDTHS = pdf_report.ENEFG_WIDTHS
@@ -72,6 +72,14 @@ def assumptions(a: Assessment, t: Catalogue) -> list[str]:
     return lines
 
 
+def site_facts(a: Assessment, t: Catalogue) -> pd.DataFrame:
+    """The energy report's site facts, the period named as simulated."""
+    rows = [(t("assess.fact.period") if label == t("fact.period") else label, value)
+            for label, value in content.site_facts(a.info, _expected_tables(a), a.start,
+                                                   a.end, t)]  # fmt: skip
+    return pd.DataFrame(rows, columns=[t("col.item"), t("col.value")])
+
+
 def limits(t: Catalogue) -> list[str]:
     """What the study cannot say: read before a decision."""
     return [t(f"assess.limit.{n}") for n in ("model", "workload", "prices", "meters")]
@@ -100,9 +108,8 @@ def _cover(doc: pdf_report._Doc, a: Assessment) -> Figure:
     fig.text(0.06, 0.94, textwrap.fill(info.site_name, 80), fontsize=11, va="top")
     fig.text(0.06, 0.918, t("assess.subtitle"), fontsize=8, color="#444444", va="top")
     y = pdf_report._banner(fig, 0.898, doc)
-    facts = pd.DataFrame(content.site_facts(info, doc.tables, a.start, a.end, t),
-                         columns=[t("col.item"), t("col.value")])  # fmt: skip
-    y = pdf_report._table(fig, y, facts, widths=[0.25, 0.75], origin=doc.origin, font_size=6.8)
+    y = pdf_report._table(fig, y, site_facts(a, t), widths=[0.25, 0.75], origin=doc.origin,
+                          font_size=6.8)
     fig.text(0.06, y, t("assess.heading.assumptions"), fontsize=10, va="top")
     y = pdf_report._text_block(fig, y - 0.02, [f"• {line}" for line in assumptions(a, t)],
                                width=125, size=7)  # fmt: skip
@@ -148,9 +155,13 @@ def _charts_duration(doc: pdf_report._Doc, a: Assessment) -> Figure:
 
 def _monthly_page(doc: pdf_report._Doc, a: Assessment) -> Figure:
     t = doc.t
-    fig = _page(doc, t("assess.heading.monthly", policy=t(f"assess.policy.{a.expected.policy}")))
+    fig = _page(doc, t("assess.heading.monthly_limits",
+                       policy=t(f"assess.policy.{a.expected.policy}")))  # fmt: skip
     table = format_frame(doc.tables.monthly, MONTHLY_COLUMNS, t)
-    pdf_report._table(fig, 0.935, table, MONTHLY_WIDTHS, origin=doc.origin)
+    y = pdf_report._table(fig, 0.935, table, MONTHLY_WIDTHS, origin=doc.origin)
+    fig.text(0.06, y - 0.005, t("assess.heading.limits"), fontsize=10, va="top")
+    pdf_report._text_block(fig, y - 0.025, [f"• {line}" for line in limits(t)], width=125,
+                           size=7)  # fmt: skip
     return fig
 
 
@@ -167,11 +178,8 @@ def _outlook_page(doc: pdf_report._Doc, a: Assessment) -> Figure:
                   commissioned=info.commissioned.isoformat())  # fmt: skip
         y = pdf_report._table(fig, y - 0.005, format_frame(a.tables[policy].enefg, t=t),
                               ENEFG_WIDTHS, font_size=6.5, title=title, origin=doc.origin)
-    y = pdf_report._text_block(fig, y, [t("smallprint.enefg"), t("assess.note.outlook")],
-                               width=140, size=7)  # fmt: skip
-    fig.text(0.06, y - 0.005, t("assess.heading.limits"), fontsize=10, va="top")
-    pdf_report._text_block(fig, y - 0.025, [f"• {line}" for line in limits(t)], width=125,
-                           size=7)  # fmt: skip
+    pdf_report._text_block(fig, y, [t("smallprint.enefg"), t("assess.note.outlook")],
+                           width=140, size=7)  # fmt: skip
     return fig
 
 
@@ -199,8 +207,7 @@ def write_assessment_html(path: Path, a: Assessment) -> None:
     e = html.escape
     table = html_report._table
     png = html_report._png
-    facts = pd.DataFrame(content.site_facts(a.info, tables, a.start, a.end, t),
-                         columns=[t("col.item"), t("col.value")])  # fmt: skip
+    facts = site_facts(a, t)
     expected = t(f"assess.policy.{a.expected.policy}")
     monthly = {p: a.tables[p].monthly for p in a.policies}
     charts = [

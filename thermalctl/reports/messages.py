@@ -464,8 +464,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "assess.subtitle": _m(
         "Expected heat reuse, ERF, avoided fuel, cost and CO2 of the planned site, simulated "
         "before any hardware is bought",
-        "Erwartete Abwärmenutzung, ERF, vermiedener Brennstoff, Kosten und CO2 des geplanten "
-        "Standorts, simuliert vor dem Kauf der Anlagen"),
+        "Erwartete Abwärmenutzung, ERF, vermiedener Brennstoff, Kosten und CO2, simuliert vor "
+        "dem Kauf der Anlagen"),
     "assess.footer": _m("thermalctl feasibility study · {id}",
                         "thermalctl Machbarkeitsstudie · {id}"),
     "assess.period": _m("{start} to {end} ({tz}), end exclusive; {days} days simulated",
@@ -479,8 +479,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "assess.heading.key": _m("Key figures for the projected period, by control policy",
                              "Kennzahlen für den prognostizierten Zeitraum nach Regelstrategie"),
     "assess.heading.comparison": _m("Heat reuse, avoided fuel, cost and CO2 by control policy",
-                                    "Abwärmenutzung, vermiedener Brennstoff, Kosten und CO2 "
-                                    "nach Regelstrategie"),
+                                    "Abwärme, Brennstoff, Kosten und CO2 je Regelstrategie"),
     "assess.heading.sinks": _m("Heat sinks under {policy}", "Wärmesenken mit {policy}"),
     "assess.heading.charts_load": _m("Load diagram and seasonal supply against demand: {policy}",
                                      "Lastgang und jahreszeitliches Angebot und Bedarf: {policy}"),
@@ -488,6 +487,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                                          "Jahresdauerlinien und Nutzung nach Regelstrategie"),
     "assess.heading.monthly": _m("Monthly energy and KPI table: {policy}",
                                  "Monatliche Energie- und Kennzahlentabelle: {policy}"),
+    "assess.heading.monthly_limits": _m("Monthly energy and KPI table ({policy}); limits",
+                                        "Monatliche Energie- und Kennzahlentabelle ({policy}); "
+                                        "Grenzen"),
+    "assess.fact.period": _m("Simulated period", "Simulierter Zeitraum"),
     "assess.heading.outlook": _m("EnEfG / EED outlook", "Ausblick EnEfG / EED"),
     "assess.heading.enefg": _m(
         "EnEfG § 11 targets by commissioning date ({commissioned}), projected with {policy}",
