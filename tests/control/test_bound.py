@@ -66,3 +66,12 @@ def test_bound_runs_every_arrived_work_it_must() -> None:
     low = simulate(profile, "bound", DAYS, start_s=start).metrics
     assert low["it_energy_kwh"] >= 0.95 * thermostat["it_energy_kwh"]
     assert low["deferred_work_queued_kwh"] >= 0.0
+
+
+def test_bound_takes_the_plants_tolerances() -> None:
+    # The pure control package cannot import the simulator: the one fact is held equal.
+    from thermalctl.control import bound
+    from thermalctl.sim import accounting, plant
+
+    assert bound.COOLANT_TOLERANCE_K == plant.COOLANT_LIMIT_TOLERANCE_K
+    assert accounting.TOLERANCES["comfort_kh_per_sink_day"] == bound.COMFORT_KH_PER_DAY

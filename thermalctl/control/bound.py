@@ -111,8 +111,9 @@ from thermalctl.models.sinks import (
     SinkModel,
     models_for,
 )
+from thermalctl.models.sinks.dhw import LEGIONELLA_TOLERANCE_K
 
-__all__ = ["STEP_S", "BoundInputs", "evaluate"]
+__all__ = ["COMFORT_KH_PER_DAY", "STEP_S", "BoundInputs", "backlog_eur_per_kwh", "evaluate"]
 
 Array = npt.NDArray[np.float64]
 
@@ -122,13 +123,11 @@ STEP_S = 900.0
 #: commands held over a decision; draws, must-run power sampled each substep).
 DECIDE_S = 300.0
 SUBSTEP_S = 30.0
-#: Plant's rack coolant tolerance [K] (thermalctl.sim.plant.COOLANT_LIMIT_TOLERANCE_K).
+#: The plant's rack coolant tolerance [K] (thermalctl.sim.plant.COOLANT_LIMIT_TOLERANCE_K,
+#: which this pure package cannot import; a test holds them equal).
 COOLANT_TOLERANCE_K = 0.25
-#: A legionella cycle is done when every node is within this of its temperature [K]
-#: (thermalctl.models.sinks.dhw.LEGIONELLA_TOLERANCE_K).
-LEGIONELLA_TOLERANCE_K = 0.1
-#: Comfort time the invariant tolerates per sink and day [K h]
-#: (thermalctl.sim.accounting.TOLERANCES["comfort_kh_per_sink_day"]).
+#: Comfort time below the band the invariant tolerates per sink and day [K h]
+#: (thermalctl.sim.accounting.TOLERANCES takes it from here).
 COMFORT_KH_PER_DAY = 0.1
 #: Loss-envelope reference temperatures: every this many kelvin over the admissible range.
 ENVELOPE_STEP_K = 0.5
@@ -160,6 +159,19 @@ class BoundInputs:
     draw_mains_m3_c_per_s: dict[str, Array]  # mean of draw x mains temperature
     price_eur_per_kwh: Array
     mids_s: Array = field(default_factory=lambda: np.zeros(0))
+
+
+def backlog_eur_per_kwh(profile: SiteProfile) -> float:
+    """Value of one kWh of deferred work left queued at the end of a run [EUR/kWh]: its
+    IT electricity with the UPS loss and the room cooling of its uncaptured share, at the
+    off-peak price (the cheapest it could still be run at; capture averaged by rack
+    power). The same for every policy (:class:`thermalctl.sim.accounting.Ledger`) and
+    for the bound."""
+    groups = profile.rack_groups
+    total = sum(g.max_power_w for g in groups)
+    uncaptured = sum((1.0 - g.capture_fraction) * g.max_power_w for g in groups) / total
+    factor = 1.0 + profile.reporting.ups_loss_fraction + uncaptured / ROOM_COOLING_COP
+    return factor * profile.prices.electricity_eur_per_kwh
 
 
 def _inputs(profile: SiteProfile, future: FutureInputs, start_s: float, n: int) -> BoundInputs:
@@ -384,8 +396,6 @@ def _build(profile: SiteProfile, plant: Any, inputs: BoundInputs, future: Any
     inlet_max = p.coolant_inlet_limit_c + COOLANT_TOLERANCE_K
 
     # -- racks and work ---------------------------------------------------------------
-    from thermalctl.sim.accounting import backlog_eur_per_kwh
-
     captured: list[tuple[npt.NDArray[np.int64], float]] = []
     captured_must_kw = np.zeros(n)
     const_eur = 0.0
@@ -742,8 +752,6 @@ def _figures(profile: SiteProfile, inputs: BoundInputs, parts: dict[str, Any], x
         }
     elec_kwh += hp_kwh
     co2 += elec_kwh * p.prices.grid_co2_kg_per_kwh
-    from thermalctl.sim.accounting import backlog_eur_per_kwh
-
     backlog_eur = queued * backlog_eur_per_kwh(p)
     reused = sum(float(v["heat_kwh"] or 0.0) for v in sinks_out.values())
     return {

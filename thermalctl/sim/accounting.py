@@ -17,8 +17,8 @@ Prices (``prices`` of the profile):
   fuel (``gas``: ``gas_eur_per_kwh``; ``electricity``: the time-of-use price);
 * CO2: electricity at ``grid_co2_kg_per_kwh``, gas at ``gas_co2_kg_per_kwh``;
 * work still queued at the end: the facility electricity it will take at the off-peak
-  price (:func:`backlog_eur_per_kwh`; ``backlog_cost_eur``), the same for every policy
-  and for the bound.
+  price (:func:`thermalctl.control.bound.backlog_eur_per_kwh`; ``backlog_cost_eur``),
+  the same for every policy and for the bound.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from thermalctl.config.site import SiteProfile
+from thermalctl.control.bound import COMFORT_KH_PER_DAY, backlog_eur_per_kwh
 from thermalctl.control.forecast import time_of_use_price
 from thermalctl.sim.plant import Plant
 
@@ -67,7 +68,7 @@ SHIFT_AFTER_S = 900.0
 TOLERANCES: dict[str, float] = {
     "dumped_while_backup_fraction_of_it": 0.005,
     "space_heating_above_limit_fraction_of_it": 0.001,
-    "comfort_kh_per_sink_day": 0.1,
+    "comfort_kh_per_sink_day": COMFORT_KH_PER_DAY,
     "overheating_fraction_of_it": 0.001,
     "energy_balance_fraction_of_it": 0.001,
     "late_work_kwh": 0.001,
@@ -79,20 +80,6 @@ def fuel_price_eur_per_kwh(
 ) -> float:
     """Price of one kWh of backup fuel [EUR/kWh] (electricity at the price given)."""
     return profile.prices.gas_eur_per_kwh if fuel == "gas" else electricity_eur_per_kwh
-
-
-def backlog_eur_per_kwh(profile: SiteProfile) -> float:
-    """Value of one kWh of deferred work left queued at the end [EUR/kWh]: its IT
-    electricity with the UPS loss and the room cooling of its uncaptured share, at the
-    off-peak price (the cheapest it could still be run at; group capture averaged by
-    rack power)."""
-    from thermalctl.models.loop import ROOM_COOLING_COP
-
-    groups = profile.rack_groups
-    total = sum(g.max_power_w for g in groups)
-    uncaptured = sum((1.0 - g.capture_fraction) * g.max_power_w for g in groups) / total
-    factor = 1.0 + profile.reporting.ups_loss_fraction + uncaptured / ROOM_COOLING_COP
-    return factor * profile.prices.electricity_eur_per_kwh
 
 
 def _co2_kg_per_kwh(fuel: str, profile: SiteProfile) -> float:
