@@ -493,9 +493,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "assess.fact.period": _m("Simulated period", "Simulierter Zeitraum"),
     "assess.heading.outlook": _m("EnEfG / EED outlook", "Ausblick EnEfG / EED"),
     "assess.heading.enefg": _m(
-        "EnEfG § 11 targets by commissioning date ({commissioned}), projected with {policy}",
-        "EnEfG § 11: Anforderungen nach Datum der Inbetriebnahme ({commissioned}), "
-        "prognostiziert mit {policy}"),
+        "EnEfG § 11 targets (commissioned {commissioned}), projected with {policy}",
+        "EnEfG § 11: Anforderungen (Inbetriebnahme {commissioned}), Prognose mit {policy}"),
     "assess.heading.limits": _m("Limits of this study", "Grenzen dieser Studie"),
     "assess.assume.period": _m("Simulated period: {period}.", "Simulierter Zeitraum: {period}."),
     "assess.assume.weather": _m("Weather: {weather}.", "Wetter: {weather}."),
