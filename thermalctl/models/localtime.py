@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -47,6 +48,8 @@ def utc_offset_s(times_s: float | Array, tz: str) -> float | Array:
     """
     if tz in ("UTC", "Etc/UTC"):
         return np.zeros_like(np.asarray(times_s, dtype=float)) if np.ndim(times_s) else 0.0
+    if isinstance(times_s, (float, int)):  # scalar fast path: the same grid, no numpy
+        return _offset_at_grid(tz, math.floor(float(times_s) / _OFFSET_GRID_S))
     t = np.asarray(times_s, dtype=float)
     idx = np.floor(t / _OFFSET_GRID_S).astype(np.int64)
     if t.ndim == 0:
@@ -62,6 +65,9 @@ def local_hour(times_s: float | Array, tz: str) -> float | Array:
     >>> float(local_hour(1767225600.0 + 17 * 3600, "Europe/Berlin"))  # 17:00Z in winter
     18.0
     """
+    if isinstance(times_s, (float, int)):  # scalar fast path (same arithmetic)
+        when = float(times_s)
+        return ((when + utc_offset_s(when, tz)) % SECONDS_PER_DAY) / 3600.0
     t = np.asarray(times_s, dtype=float)
     hours = ((t + utc_offset_s(t, tz)) % SECONDS_PER_DAY) / 3600.0
     return float(hours) if hours.ndim == 0 else hours
@@ -75,7 +81,10 @@ def in_hours(
     A window whose start is after its end wraps midnight (``(22, 6)`` is the night).
     An empty window (start == end) contains no time.
     """
-    h = np.asarray(local_hour(times_s, tz))
     a, b = hours
+    if isinstance(times_s, (float, int)):  # scalar fast path
+        hour = local_hour(times_s, tz)
+        return (hour >= a and hour < b) if a <= b else (hour >= a or hour < b)
+    h = np.asarray(local_hour(times_s, tz))
     inside = (h >= a) & (h < b) if a <= b else (h >= a) | (h < b)
     return bool(inside) if inside.ndim == 0 else inside

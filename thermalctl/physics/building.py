@@ -13,6 +13,7 @@ Pure, vectorised functions:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -187,6 +188,9 @@ def solar_gain_shape(local_hour: FloatOrArray) -> npt.NDArray[np.float64]:
     >>> [round(float(x), 3) for x in solar_gain_shape([6.0, 12.0, 15.0, 20.0])]
     [0.0, 1.0, 0.707, 0.0]
     """
+    if type(local_hour) is float:  # scalar fast path (the same formula)
+        shape: float = max(0.0, math.sin(math.pi * (local_hour % 24.0 - 6.0) / 12.0))
+        return shape  # type: ignore[return-value]
     hour = _arr(local_hour) % 24.0
     return np.maximum(0.0, np.sin(np.pi * (hour - 6.0) / 12.0))
 
@@ -244,6 +248,11 @@ def mains_water_temp_c(
     range_f = monthly_mean_air_temp_range_k * 1.8
     ratio = 0.4 + 0.01 * (mean_f - 44.0)
     lag_days = 35.0 - 1.0 * (mean_f - 44.0)
+    if type(day_of_year) is float:  # scalar fast path (the same formula)
+        day_f = day_of_year + (182.5 if southern_hemisphere else 0.0)
+        angle = 0.986 * (day_f - 15.0 - lag_days) - 90.0
+        temp = mean_f + 6.0 + ratio * range_f / 2.0 * math.sin(math.radians(angle))
+        return (temp - 32.0) / 1.8  # type: ignore[return-value]
     day = _arr(day_of_year) + (182.5 if southern_hemisphere else 0.0)
     angle_deg = 0.986 * (day - 15.0 - lag_days) - 90.0
     temp_f = mean_f + 6.0 + ratio * range_f / 2.0 * np.sin(np.radians(angle_deg))

@@ -171,6 +171,8 @@ def fan_power_w(
     >>> float(fan_power_w(0.5, 2000.0))
     250.0
     """
+    if type(speed_fraction) is float and type(rated_power_w) is float:  # scalar fast path
+        return rated_power_w * min(max(speed_fraction, 0.0), 1.0) ** 3  # type: ignore[return-value]
     speed = np.clip(_arr(speed_fraction), 0.0, 1.0)
     return _arr(rated_power_w) * speed**3
 

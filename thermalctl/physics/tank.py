@@ -89,6 +89,8 @@ class TankParams:
     volumetric_heat_capacity_j_per_m3_k: float = DEFAULT_TANK_VOLUMETRIC_HEAT_CAPACITY_J_PER_M3_K
     _loss_ua_per_node: npt.NDArray[np.float64] = field(init=False, repr=False, compare=False)
     _heat_fractions: npt.NDArray[np.float64] = field(init=False, repr=False, compare=False)
+    #: Per-tank constants of :func:`step_tank`, as plain floats (built once; see there).
+    _stepping: _Stepping = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.volume_m3 <= 0 or self.height_m <= 0:
@@ -105,6 +107,7 @@ class TankParams:
         heat = self._fractions(self.heat_in_node_fractions, default_heat, "heat_in")
         object.__setattr__(self, "_loss_ua_per_node", self.loss_ua_w_per_k * loss)
         object.__setattr__(self, "_heat_fractions", heat)
+        object.__setattr__(self, "_stepping", _Stepping(self))
 
     def _fractions(
         self, given: tuple[float, ...] | None, default: npt.NDArray[np.float64], name: str
@@ -144,6 +147,41 @@ class TankParams:
     def heat_in_fractions(self) -> npt.NDArray[np.float64]:
         """Share of the heat input received by each node, top first [-]."""
         return self._heat_fractions.copy()
+
+
+class _Stepping:
+    """What :func:`step_tank` needs of a :class:`TankParams`, computed once per tank.
+
+    The values are the very expressions the step used to evaluate on every call (the
+    same floating-point operations, in the same order), kept as Python floats: a tank
+    has a handful of nodes, where a Python loop beats numpy's per-call overhead.
+    """
+
+    __slots__ = ("capacity", "conductance", "decay", "heat_share", "loss_courant_per_s",
+                 "node_count", "node_volume", "ua", "vhc")
+
+    def __init__(self, params: TankParams) -> None:
+        n = params.node_count
+        self.node_count = n
+        self.capacity = params.node_capacity_j_per_k
+        self.vhc = params.volumetric_heat_capacity_j_per_m3_k
+        self.node_volume = params.node_volume_m3
+        self.ua = params._loss_ua_per_node
+        self.heat_share: tuple[float, ...] = tuple(params._heat_fractions.tolist())
+        self.conductance = params.inter_node_conductance_w_per_k if n > 1 else 0.0
+        self.loss_courant_per_s = float(self.ua.max()) + 2.0 * self.conductance
+        #: Standing-loss decay per node by sub-step length (a plant steps with few).
+        self.decay: dict[float, list[float]] = {}
+
+    def loss_decay(self, dt_sub: float) -> list[float]:
+        """``1 - exp(-UA_i dt / C)`` per node (numpy's ``expm1``, as before) [-]."""
+        decay = self.decay.get(dt_sub)
+        if decay is None:
+            decay = (-np.expm1(-self.ua * dt_sub / self.capacity)).tolist()
+            if len(self.decay) > 64:
+                self.decay.clear()
+            self.decay[dt_sub] = decay
+        return decay
 
 
 @dataclass(frozen=True)
@@ -255,18 +293,33 @@ def mix_inversions(node_temps_c: FloatOrArray) -> npt.NDArray[np.float64]:
     [55.0, 55.0, 40.0]
     """
     temps = np.asarray(node_temps_c, dtype=float)
-    if temps.size < 2 or np.all(np.diff(temps) <= 0.0):
+    if temps.size < 2:
         return temps.copy()
+    return np.array(_mixed(temps.tolist()), dtype=float)
+
+
+def _mixed(values: list[float]) -> list[float]:
+    """:func:`mix_inversions` on a list (returned as is when there is no inversion)."""
+    previous = values[0] if values else 0.0
+    for value in values:
+        if not value <= previous:  # an inversion (or NaN): pool the adjacent violators
+            break
+        previous = value
+    else:
+        return values
     sums: list[float] = []
     counts: list[int] = []
-    for value in temps:
-        sums.append(float(value))
+    for value in values:
+        sums.append(value)
         counts.append(1)
         while len(sums) > 1 and sums[-1] / counts[-1] > sums[-2] / counts[-2]:
             top_sum, top_count = sums.pop(), counts.pop()
             sums[-1] += top_sum
             counts[-1] += top_count
-    return np.repeat([s / c for s, c in zip(sums, counts, strict=True)], counts)
+    out: list[float] = []
+    for total, count in zip(sums, counts, strict=True):
+        out.extend([total / count] * count)
+    return out
 
 
 def step_tank(
@@ -338,53 +391,111 @@ def step_tank(
     176.8
     """
     temps = np.array(node_temps_c, dtype=float)
-    n = params.node_count
-    if temps.shape != (n,):
-        raise ValueError(f"node_temps_c must have {n} values")
-    if dt_s < 0 or draw_m3_per_s < 0:
-        raise ValueError("dt_s and draw_m3_per_s must be >= 0")
-    capacity = params.node_capacity_j_per_k
-    vhc = params.volumetric_heat_capacity_j_per_m3_k
-    ua = params._loss_ua_per_node
-    heat_share = params._heat_fractions
-    conductance = params.inter_node_conductance_w_per_k if n > 1 else 0.0
-
-    # A hair below whole numbers so that exactly one node volume is one sub-step.
-    displaced_nodes = draw_m3_per_s * dt_s / params.node_volume_m3 - 1e-9
-    loss_courant = dt_s * (float(ua.max()) + 2.0 * conductance) / capacity
-    n_sub = max(1, math.ceil(displaced_nodes), math.ceil(loss_courant / _MAX_LOSS_COURANT))
-    dt_sub = dt_s / n_sub
-    flow_capacity_j_per_k = vhc * draw_m3_per_s * dt_sub
-    loss_decay = -np.expm1(-ua * dt_sub / capacity)
-
-    energy = capacity * (temps - reference_temp_c)
-    start_j = float(energy.sum())
-    heat_in_j = draw_out_j = mains_in_j = loss_j = 0.0
-    mains_rel = mains_temp_c - reference_temp_c
-    for _ in range(n_sub):
-        rel = energy / capacity  # T - T_ref for every node
-        # Advection: each node receives from the node below (bottom: mains) and sends up.
-        from_below = np.append(rel[1:], mains_rel)
-        advection = flow_capacity_j_per_k * (from_below - rel)
-        # Conduction between neighbours: flux_down[i] leaves node i for node i + 1.
-        flux_down = conductance * dt_sub * (rel[:-1] - rel[1:])
-        conduction = np.zeros(n)
-        conduction[:-1] -= flux_down
-        conduction[1:] += flux_down
-        heat = heat_share * (heat_in_w * dt_sub)
-        # Standing loss integrated exactly over the sub-step for each node on its own.
-        loss = capacity * (rel + reference_temp_c - ambient_temp_c) * loss_decay
-        energy = energy + advection + conduction + heat - loss
-        energy = mix_inversions(energy)
-        draw_out_j += flow_capacity_j_per_k * float(rel[0])
-        mains_in_j += flow_capacity_j_per_k * mains_rel
-        heat_in_j += float(heat.sum())
-        loss_j += float(loss.sum())
-    new_temps = energy / capacity + reference_temp_c
+    if temps.shape != (params.node_count,):
+        raise ValueError(f"node_temps_c must have {params.node_count} values")
+    terms = [0.0, 0.0, 0.0, 0.0]
+    energy = _advance(temps.tolist(), dt_s, draw_m3_per_s, mains_temp_c, heat_in_w,
+                      ambient_temp_c, params, reference_temp_c, terms)
+    capacity = params._stepping.capacity
+    start_j = sum(capacity * (t - reference_temp_c) for t in temps.tolist())
+    new_temps = np.array([e / capacity + reference_temp_c for e in energy], dtype=float)
+    heat_in_j, draw_out_j, mains_in_j, loss_j = terms
     return new_temps, TankStepEnergy(
         heat_in_j=heat_in_j,
         draw_out_j=draw_out_j,
         mains_in_j=mains_in_j,
         loss_j=loss_j,
-        stored_change_j=float(energy.sum()) - start_j,
+        stored_change_j=sum(energy) - start_j,
     )
+
+
+def step_tank_nodes(
+    node_temps_c: list[float],
+    dt_s: float,
+    draw_m3_per_s: float,
+    mains_temp_c: float,
+    heat_in_w: float,
+    ambient_temp_c: float,
+    params: TankParams,
+    heat_in_node_fractions: tuple[float, ...] | None = None,
+) -> list[float]:
+    """:func:`step_tank` on a list of node temperatures, without the energy terms
+    (the plant's fast path: the same arithmetic, the same new temperatures) [°C].
+
+    ``heat_in_node_fractions`` (top first, >= 0, summing to 1) stands in for the
+    params' own, as ``dataclasses.replace(params, heat_in_node_fractions=...)`` would,
+    without building a new :class:`TankParams` (a coil whose shares follow the water).
+    """
+    if len(node_temps_c) != params.node_count:
+        raise ValueError(f"node_temps_c must have {params.node_count} values")
+    if heat_in_node_fractions is not None and len(heat_in_node_fractions) != params.node_count:
+        raise ValueError(f"heat_in_node_fractions needs {params.node_count} values")
+    energy = _advance(node_temps_c, dt_s, draw_m3_per_s, mains_temp_c, heat_in_w,
+                      ambient_temp_c, params, 0.0, None, heat_in_node_fractions)
+    capacity = params._stepping.capacity
+    return [e / capacity + 0.0 for e in energy]
+
+
+def _advance(
+    temps: list[float],
+    dt_s: float,
+    draw_m3_per_s: float,
+    mains_temp_c: float,
+    heat_in_w: float,
+    ambient_temp_c: float,
+    params: TankParams,
+    reference_temp_c: float,
+    terms: list[float] | None,
+    heat_share: tuple[float, ...] | None = None,
+) -> list[float]:
+    """Node energies [J] after the step of :func:`step_tank` (see its Notes); adds the
+    heat in, draw out, mains in and loss [J] to ``terms`` when given."""
+    if dt_s < 0 or draw_m3_per_s < 0:
+        raise ValueError("dt_s and draw_m3_per_s must be >= 0")
+    fast = params._stepping
+    n = fast.node_count
+    capacity = fast.capacity
+    # A hair below whole numbers so that exactly one node volume is one sub-step.
+    displaced_nodes = draw_m3_per_s * dt_s / fast.node_volume - 1e-9
+    loss_courant = dt_s * fast.loss_courant_per_s / capacity
+    n_sub = max(1, math.ceil(displaced_nodes), math.ceil(loss_courant / _MAX_LOSS_COURANT))
+    dt_sub = dt_s / n_sub
+    flow_capacity_j_per_k = fast.vhc * draw_m3_per_s * dt_sub
+    loss_decay = fast.loss_decay(dt_sub)
+    conductance_dt = fast.conductance * dt_sub
+    heat_j = heat_in_w * dt_sub
+    heat = [share * heat_j for share in (fast.heat_share if heat_share is None else heat_share)]
+    last = n - 1
+    energy = [capacity * (t - reference_temp_c) for t in temps]
+    mains_rel = mains_temp_c - reference_temp_c
+    losses: list[float] = []
+    for _ in range(n_sub):
+        rel = [e / capacity for e in energy]  # T - T_ref for every node
+        new: list[float] = []
+        flux_up = 0.0  # conduction into this node from the one above [J]
+        for i in range(n):
+            here = rel[i]
+            below = rel[i + 1] if i < last else mains_rel
+            # Advection: each node receives from the node below (bottom: mains), sends up.
+            advection = flow_capacity_j_per_k * (below - here)
+            # Conduction between neighbours: flux_down leaves node i for node i + 1.
+            if i < last:
+                flux_down = conductance_dt * (here - below)
+                conduction = flux_up - flux_down if i else -flux_down
+            else:
+                flux_down = 0.0
+                conduction = flux_up if i else 0.0
+            # Standing loss integrated exactly over the sub-step for each node on its own.
+            loss = capacity * (here + reference_temp_c - ambient_temp_c) * loss_decay[i]
+            new.append(energy[i] + advection + conduction + heat[i] - loss)
+            flux_up = flux_down
+            if terms is not None:
+                losses.append(loss)
+        energy = _mixed(new)
+        if terms is not None:
+            terms[0] += sum(heat)
+            terms[1] += flow_capacity_j_per_k * rel[0]
+            terms[2] += flow_capacity_j_per_k * mains_rel
+            terms[3] += sum(losses)
+            losses.clear()
+    return energy

@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from thermalctl.config.site import DhwSink, SiteProfile
+from thermalctl.config.site import DhwSink, RackGroup, SiteProfile
 from thermalctl.models.loop import ROOM_COOLING_COP, HeatLoopModel
 from thermalctl.models.sinks import DhwModel, SinkEnvironment, SinkModel, models_for
 from thermalctl.sim.inputs import (
@@ -175,6 +175,26 @@ class _Job:
     remaining_kwh: float
 
 
+class _GroupConstants:
+    """One rack group's fixed numbers, looked up once instead of every sub-step (the
+    same values the profile and the loop model give)."""
+
+    __slots__ = ("capture_fraction", "coolant_rate_w_per_k", "deadline_s", "id", "idle_w",
+                 "inlet_trip_c", "max_w", "outlet_trip_c", "ramp_w_per_s")
+
+    def __init__(self, group: RackGroup, loop: HeatLoopModel) -> None:
+        self.id = group.id
+        self.idle_w = group.idle_power_w
+        self.max_w = group.max_power_w
+        self.ramp_w_per_s = group.ramp_w_per_s
+        self.deadline_s = group.deadline_h * 3600.0
+        self.capture_fraction = group.capture_fraction
+        #: The group's share of the loop's capacity rate (as in ``group_outlet_temp_c``).
+        self.coolant_rate_w_per_k = loop.capacity_rate_w_per_k * loop.flow_shares[group.id]
+        self.inlet_trip_c = group.coolant_inlet_limit_c + COOLANT_LIMIT_TOLERANCE_K
+        self.outlet_trip_c = group.coolant_outlet_limit_c + COOLANT_LIMIT_TOLERANCE_K
+
+
 class Plant:
     """Mutable plant state, stepped by :meth:`step`."""
 
@@ -256,6 +276,14 @@ class Plant:
         #: The racks' coolant inlet limit the dry cooler's guard holds [degC].
         self._inlet_limit_c = profile.coolant_inlet_limit_c
         self.initial_loop_energy_j = self.loop_energy_j()
+        # Fixed per-group and per-sink numbers for the sub-step (performance only).
+        self._groups = tuple(_GroupConstants(g, self.loop) for g in profile.rack_groups)
+        self._group_by_id = {c.id: c for c in self._groups}
+        self._exchangers = tuple(
+            (sink_id, ex, self.sink_models[sink_id]) for sink_id, ex in self.loop.exchangers.items()
+        )
+        self._sinks = tuple((sink, self.sink_models[sink.id]) for sink in profile.sinks)
+        self._series = self.loop.topology != "parallel"
 
     # -- bookkeeping ---------------------------------------------------------------
     def loop_energy_j(self) -> float:
@@ -274,9 +302,8 @@ class Plant:
         return self.loop_temp_c
 
     def _captured_w(self) -> float:
-        return sum(
-            self.loop.captured_w(g, self.group_power_w[g.id]) for g in self.profile.rack_groups
-        )
+        power = self.group_power_w
+        return sum(power[c.id] * c.capture_fraction for c in self._groups)
 
     def return_temp_c(self) -> float:
         """Mixed coolant from the racks (rack outlet) [degC]."""
@@ -284,8 +311,9 @@ class Plant:
 
     def group_outlet_temp_c(self, group_id: str) -> float:
         """Coolant leaving one rack group [degC]."""
-        g = self.profile.rack_group(group_id)
-        return self.loop.group_outlet_temp_c(g, self.loop_temp_c, self.group_power_w[group_id])
+        c = self._group_by_id[group_id]
+        return self.loop_temp_c + self.group_power_w[group_id] * c.capture_fraction / (
+            c.coolant_rate_w_per_k)
 
     def balance_residual_kwh(self) -> float:
         """IT and heat-pump electricity minus where their heat went (should be ~0)."""
@@ -308,61 +336,70 @@ class Plant:
         n = max(1, math.ceil(dt_s / MAX_SUBSTEP_S))
         h = dt_s / n
         self.ambient = weather
-        breached = False
+        # Past the limits at the start or at the end of any sub-step (each sub-step's
+        # start is the one before's end).
+        breached = self._coolant_breached()
         for _ in range(n):
-            breached |= self._substep(h, weather)
+            self._substep(h, weather)
+            breached = breached or self._coolant_breached()
         if breached:
             self.totals.rack_coolant_limit_violations += 1
 
     def _racks(self, dt_s: float) -> tuple[float, float]:
         """Run the racks for one sub-step: (IT power, captured heat) [W]."""
-        p = self.profile
         t = self.totals
         now = self.time_s
         kwh_per_w = dt_s / 3.6e6
-        commands = self.commands
+        caps = self.commands.gpu_power_cap_w
+        workloads = self.workloads
+        queues = self.queues
+        queued = self._queued_kwh
+        powers = self.group_power_w
+        group_kwh = t.group_it_kwh
         captured_w = 0.0
         it_w = 0.0
-        for g in p.rack_groups:
-            wl = self.workloads[g.id]
-            queue = self.queues[g.id]
+        for g in self._groups:
+            gid = g.id
+            wl = workloads[gid]
+            queue = queues[gid]
             arrived = wl.arrivals_kwh(now, dt_s)
             if arrived > 0:
                 queue.append(_Job(now, arrived))
-                self._queued_kwh[g.id] += arrived
-            must_w = self.loop.must_run_w(g, wl.must_run_w(now))
-            cap = commands.gpu_power_cap_w.get(g.id, g.max_power_w)
-            headroom_w = max(0.0, min(cap, g.max_power_w) - must_w)
-            want_w = self.queued_kwh(g.id) * 3.6e6 / dt_s
+                queued[gid] += arrived
+            # Idle plus the workload's must-run part, never above the rack limit.
+            must_w = min(g.idle_w + wl.must_run_w(now), g.max_w)
+            cap = caps.get(gid, g.max_w)
+            headroom_w = max(0.0, min(cap, g.max_w) - must_w)
+            want_w = max(0.0, queued[gid]) * 3.6e6 / dt_s
             defer_w = min(headroom_w, want_w)
             # Ramp limit on the deferrable part.
-            prev = self.group_power_w[g.id]
+            prev = powers[gid]
             target = must_w + defer_w
             max_step = g.ramp_w_per_s * dt_s
             target = min(max(target, prev - max_step), prev + max_step)
             target = max(target, must_w)
             defer_w = max(0.0, min(target - must_w, want_w))
             power = must_w + defer_w
-            if power > g.max_power_w + 1e-6:
+            if power > g.max_w + 1e-6:
                 t.rack_limit_violations += 1
-            t.deferred_late_kwh += self._consume(
-                queue, defer_w * kwh_per_w, now - g.deadline_h * 3600.0
-            )
+            t.deferred_late_kwh += self._consume(queue, defer_w * kwh_per_w, now - g.deadline_s)
             # Running total; exact again whenever the queue empties (no drift).
-            self._queued_kwh[g.id] = self._queued_kwh[g.id] - defer_w * kwh_per_w if queue else 0.0
-            self.group_power_w[g.id] = power
+            queued[gid] = queued[gid] - defer_w * kwh_per_w if queue else 0.0
+            powers[gid] = power
             it_w += power
-            captured_w += self.loop.captured_w(g, power)
-            t.group_it_kwh[g.id] += power * kwh_per_w
+            captured_w += power * g.capture_fraction
+            group_kwh[gid] += power * kwh_per_w
         return it_w, captured_w
 
     def _coolant_breached(self) -> bool:
         """Whether some group's coolant inlet or outlet is past its limit now."""
-        tol = COOLANT_LIMIT_TOLERANCE_K
-        for g in self.profile.rack_groups:
-            if self.loop_temp_c > g.coolant_inlet_limit_c + tol:
+        loop_temp = self.loop_temp_c
+        powers = self.group_power_w
+        for g in self._groups:
+            if loop_temp > g.inlet_trip_c:
                 return True
-            if self.group_outlet_temp_c(g.id) > g.coolant_outlet_limit_c + tol:
+            outlet = loop_temp + powers[g.id] * g.capture_fraction / g.coolant_rate_w_per_k
+            if outlet > g.outlet_trip_c:
                 return True
         return False
 
@@ -370,37 +407,42 @@ class Plant:
         self, rack_outlet_c: float, nodes: dict[str, list[float]], env: SinkEnvironment
     ) -> _Passage:
         """The loop water through the sink exchangers in their order."""
-        commands = self.commands
+        requests = self.commands.sink_heat_request_w
+        fault = self.heat_path_fault
+        c_loop = self.loop.capacity_rate_w_per_k
+        series = self._series
         hot_in = rack_outlet_c
         extracted = 0.0
         sink_w: dict[str, float] = {}
         headroom: dict[str, float] = {}
         hp_w: dict[str, float] = {}
         hot_in_at: dict[str, float] = {}
-        for sink_id, ex in self.loop.exchangers.items():
+        for sink_id, ex, model in self._exchangers:
             hot_in_at[sink_id] = hot_in
-            model = self.sink_models[sink_id]
-            request = max(0.0, commands.sink_heat_request_w.get(sink_id, 0.0))
-            cap = min(model.sink.max_heat_w, model.demand_cap_w(nodes[sink_id], env))
+            sink_nodes = nodes[sink_id]
+            request = max(0.0, requests.get(sink_id, 0.0))
+            cap = min(model.sink.max_heat_w, model.demand_cap_w(sink_nodes, env))
             taken = 0.0
             if ex.heat_pump is not None:
                 hp = ex.heat_pump
                 evap_max = ex.max_duty_w(hot_in, hp.evaporating_temp_c)
-                cop = ex.cop(model.supply_temp_c(nodes[sink_id], env), hot_in)
+                cop = ex.cop(model.supply_temp_c(sink_nodes, env), hot_in)
                 possible = min(cap, hp.max_heat_w, evap_max * cop / (cop - 1.0))
-                heat = 0.0 if self.heat_path_fault else min(request, possible)
+                heat = 0.0 if fault else min(request, possible)
                 electricity = heat / cop
                 taken = heat - electricity
                 hp_w[sink_id] = electricity
             else:
-                t_sink = model.hx_inlet_temp_c(nodes[sink_id], env)
+                t_sink = model.hx_inlet_temp_c(sink_nodes, env)
                 possible = min(cap, ex.max_duty_w(hot_in, t_sink))
-                heat = 0.0 if self.heat_path_fault else min(request, possible)
+                heat = 0.0 if fault else min(request, possible)
                 taken = heat
             sink_w[sink_id] = heat
             headroom[sink_id] = max(0.0, possible - heat)
             extracted += taken
-            hot_in = self.loop.next_hot_in_c(hot_in, rack_outlet_c, taken)
+            # The next exchanger's hot inlet: after this one in series, the rack outlet
+            # again in parallel (HeatLoopModel.next_hot_in_c).
+            hot_in = hot_in - taken / c_loop if series else rack_outlet_c
         return _Passage(extracted, sink_w, headroom, hp_w, hot_in_at)
 
     def _legionella_active(self, sink_id: str, now: float) -> bool:
@@ -415,7 +457,7 @@ class Plant:
             self.totals.legionella_cycles_due[sink_id] += 1
         return self._cycle_done_day.get(sink_id) != day
 
-    def _substep(self, dt_s: float, weather: Weather) -> bool:
+    def _substep(self, dt_s: float, weather: Weather) -> None:
         p = self.profile
         loop = p.heat_loop
         t = self.totals
@@ -423,7 +465,6 @@ class Plant:
         kwh_per_w = dt_s / 3.6e6  # energy [kWh] of 1 W over this step
         commands = self.commands
 
-        breached = self._coolant_breached()
         it_w, captured_w = self._racks(dt_s)
         uncaptured_w = it_w - captured_w
 
@@ -468,40 +509,41 @@ class Plant:
 
         # Sinks: their own heat balance and backup heaters.
         wasted_w = 0.0
-        for sink in p.sinks:
-            model = self.sink_models[sink.id]
-            heat_w = passage.sink_w[sink.id]
+        sink_temps = self.sink_temp_c
+        for sink, model in self._sinks:
+            sid = sink.id
+            heat_w = passage.sink_w[sid]
             env_s = SinkEnvironment(
-                now, weather.temp_c, self._draw_m3_per_s(sink.id, now),
-                self._legionella_active(sink.id, now), passage.hot_in_c[sink.id],
+                now, weather.temp_c, self._draw_m3_per_s(sid, now),
+                self._legionella_active(sid, now), passage.hot_in_c[sid],
             )
-            temp_before = self.sink_temp_c[sink.id]
-            stepped = model.step(nodes[sink.id], heat_w, dt_s, env_s)
+            temp_before = sink_temps[sid]
+            stepped = model.step(nodes[sid], heat_w, dt_s, env_s)
             if stepped.cycle_complete:
-                self._cycle_done_day[sink.id] = self._legionella[sink.id].local_day(now)
-                t.legionella_cycles_done[sink.id] += 1
+                self._cycle_done_day[sid] = self._legionella[sid].local_day(now)
+                t.legionella_cycles_done[sid] += 1
             if model.stratified:
-                self.tank_nodes_c[sink.id] = stepped.nodes_c
+                self.tank_nodes_c[sid] = stepped.nodes_c
             temp = model.sensor_temp_c(stepped.nodes_c)
-            self.sink_temp_c[sink.id] = temp
+            sink_temps[sid] = temp
             backup_w = stepped.backup_w
-            self.sink_heat_w[sink.id] = heat_w
-            self.backup_heat_w[sink.id] = backup_w
-            t.sink_kwh[sink.id] += heat_w * kwh_per_w
+            self.sink_heat_w[sid] = heat_w
+            self.backup_heat_w[sid] = backup_w
+            t.sink_kwh[sid] += heat_w * kwh_per_w
             if model.overheated(temp_before, now):
-                t.overheating_kwh[sink.id] += heat_w * kwh_per_w
+                t.overheating_kwh[sid] += heat_w * kwh_per_w
             else:
-                t.heat_kwh[sink.id] += heat_w * kwh_per_w
-            t.backup_kwh[sink.id] += backup_w * kwh_per_w
+                t.heat_kwh[sid] += heat_w * kwh_per_w
+            t.backup_kwh[sid] += backup_w * kwh_per_w
             if sink.kind == "space_heating" and weather.temp_c >= sink.heating_limit_temp_c:
                 t.space_heating_above_limit_kwh += heat_w * kwh_per_w
-            headroom = passage.headroom_w[sink.id]
+            headroom = passage.headroom_w[sid]
             avoidable_w = max(0.0, backup_w - model.fixed_backup_w)
             if headroom > DUMPED_WHILE_BACKUP_TOLERANCE_FRACTION * sink.max_heat_w:
                 wasted_w = max(wasted_w, min(dump_w, avoidable_w, headroom))
             outside_kh = model.comfort_violation_k(temp, now) * dt_s / 3600.0
             t.comfort_violation_kh += outside_kh
-            t.sink_comfort_violation_kh[sink.id] += outside_kh
+            t.sink_comfort_violation_kh[sid] += outside_kh
         t.dumped_while_backup_kwh += wasted_w * kwh_per_w
         for sink_id, electricity_w in passage.heat_pump_w.items():
             self.heat_pump_w[sink_id] = electricity_w
@@ -528,7 +570,6 @@ class Plant:
         t.loop_loss_kwh += loss_w * kwh_per_w
         t.uncaptured_kwh += uncaptured_w * kwh_per_w
         self.time_s += dt_s
-        return breached or self._coolant_breached()
 
     @staticmethod
     def _consume(queue: deque[_Job], energy_kwh: float, overdue_before_s: float) -> float:

@@ -10,6 +10,7 @@ as a real site.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 
 from thermalctl.config.loader import Site
@@ -23,40 +24,59 @@ __all__ = ["SimulatedSite", "plant_signal"]
 log = logging.getLogger(__name__)
 
 
+Getter = Callable[[], "float | None"]
+#: Per plant, each signal's getter (None: the plant has no such quantity), built on first
+#: use: the signal names are parsed once, not on every reading.
+_GETTERS: weakref.WeakKeyDictionary[Plant, dict[str, Getter | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def plant_signal(plant: Plant, signal: str) -> float | None:
     """What a meter bound to ``signal`` would read from ``plant`` (None if unknown)."""
+    getters = _GETTERS.get(plant)
+    if getters is None:
+        getters = _GETTERS[plant] = {}
+    try:
+        getter = getters[signal]
+    except KeyError:
+        getter = getters[signal] = _getter(plant, signal)
+    return None if getter is None else getter()
+
+
+def _getter(plant: Plant, signal: str) -> Getter | None:
+    """A function reading ``signal`` from ``plant``'s live state (None if unknown)."""
     try:
         ref = sig.parse(signal)
     except sig.UnknownSignalError:
         return None
     quantity = ref.spec.quantity
-    t = plant.totals
     if ref.group is not None:
         gid = ref.group
-        rack: dict[str, Callable[[], float]] = {
+        rack: dict[str, Getter] = {
             "power_w": lambda: plant.group_power_w[gid],
-            "energy_kwh": lambda: t.group_it_kwh[gid],
+            "energy_kwh": lambda: plant.totals.group_it_kwh[gid],
             "coolant_out_temp_c": lambda: plant.group_outlet_temp_c(gid),
             "queued_kwh": lambda: plant.queued_kwh(gid),
             "must_run_w": lambda: _must_run_w(plant, gid),
         }
-        return rack[quantity]() if quantity in rack else None
+        return rack.get(quantity)
     if ref.sink is not None:
         sid = ref.sink
-        sink: dict[str, Callable[[], float | None]] = {
+        sink: dict[str, Getter] = {
             "temp_c": lambda: plant.sink_temp_c[sid],
             "mean_temp_c": lambda: (
                 plant.tank_mean_temp_c(sid) if sid in plant.tank_nodes_c else None
             ),
             "heat_w": lambda: plant.sink_heat_w[sid],
-            "energy_kwh": lambda: t.sink_kwh[sid],
+            "energy_kwh": lambda: plant.totals.sink_kwh[sid],
             "backup_heat_w": lambda: plant.backup_heat_w[sid],
-            "backup_energy_kwh": lambda: t.backup_kwh[sid],
+            "backup_energy_kwh": lambda: plant.totals.backup_kwh[sid],
             "heat_pump_power_w": lambda: plant.heat_pump_w.get(sid),
-            "heat_pump_energy_kwh": lambda: t.sink_heat_pump_electricity_kwh.get(sid),
+            "heat_pump_energy_kwh": lambda: plant.totals.sink_heat_pump_electricity_kwh.get(sid),
         }
-        return sink[quantity]() if quantity in sink else None
-    site: dict[str, Callable[[], float]] = {
+        return sink.get(quantity)
+    site: dict[str, Getter] = {
         sig.LOOP_SUPPLY_TEMP_C: plant.supply_temp_c,
         sig.LOOP_RETURN_TEMP_C: plant.return_temp_c,
         sig.LOOP_FLOW_M3_PER_S: lambda: plant.loop_flow_m3_per_s,
@@ -64,14 +84,14 @@ def plant_signal(plant: Plant, signal: str) -> float | None:
         sig.LOOP_HEAT_PATH_FAULT: lambda: float(plant.heat_path_fault),
         sig.DUMP_HEAT_W: lambda: plant.dump_heat_w,
         sig.DUMP_FAN_POWER_W: lambda: plant.dump_fan_w,
-        sig.DUMP_ENERGY_KWH: lambda: t.dumped_kwh,
+        sig.DUMP_ENERGY_KWH: lambda: plant.totals.dumped_kwh,
         sig.FACILITY_POWER_W: lambda: plant.facility_w,
-        sig.FACILITY_ENERGY_KWH: lambda: t.facility_kwh,
+        sig.FACILITY_ENERGY_KWH: lambda: plant.totals.facility_kwh,
         sig.IT_POWER_W: lambda: sum(plant.group_power_w.values()),
-        sig.IT_ENERGY_KWH: lambda: t.it_kwh,
+        sig.IT_ENERGY_KWH: lambda: plant.totals.it_kwh,
         sig.AMBIENT_TEMP_C: lambda: plant.ambient.temp_c,
     }
-    return site[signal]() if signal in site else None
+    return site.get(signal)
 
 
 def _command(cmd: Commands, signal: str) -> float | None:

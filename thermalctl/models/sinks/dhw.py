@@ -108,7 +108,7 @@ class DhwModel(SinkModel):
         #: The preheat coil occupies the nodes that take heat (the lower third).
         self._coil_node_count = int(np.count_nonzero(self.tank_params.heat_in_fractions))
         self._capacity_j_per_k = self._water_capacity_j_per_k(sink.volume_m3)
-        self._coil_cache: dict[tuple[float, ...], tank.TankParams] = {}
+        self._coil_cache: dict[tuple[float, ...], tuple[float, ...]] = {}
 
     @property
     def capacity_j_per_k(self) -> float:
@@ -124,30 +124,38 @@ class DhwModel(SinkModel):
         coil = self._coil_node_count
         return sum(nodes_c[-coil:]) / coil
 
-    def _coil_params(self, nodes_c: Sequence[float], hot_in_c: float | None) -> tank.TankParams:
-        """Tank parameters whose coil gives each of its nodes heat in proportion to how
-        much colder than the loop water it is (no node is heated above the water; equal
-        shares where the water temperature is not known)."""
+    def _coil_shares(
+        self, nodes_c: Sequence[float], hot_in_c: float | None
+    ) -> tuple[float, ...] | None:
+        """Shares of the coil's heat per node, top first: each of the coil's nodes in
+        proportion to how much colder than the loop water it is (no node is heated above
+        the water); ``None`` for the tank's own equal shares (the water temperature not
+        known, or no node colder than it)."""
         if hot_in_c is None:
-            return self.tank_params
+            return None
         coil = self._coil_node_count
         n = len(nodes_c)
         weights = [max(0.0, hot_in_c - t) for t in nodes_c[n - coil:]]
         total = sum(weights)
         if total <= 0.0:
-            return self.tank_params
+            return None
         key = tuple(round(w / total, 3) for w in weights)
-        params = self._coil_cache.get(key)
-        if params is None:
+        shares = self._coil_cache.get(key)
+        if shares is None:
             fractions = (0.0,) * (n - coil) + key
             norm = sum(fractions)
-            params = dataclasses.replace(
-                self.tank_params, heat_in_node_fractions=tuple(f / norm for f in fractions)
-            )
+            shares = tuple(f / norm for f in fractions)
             if len(self._coil_cache) > 4096:
                 self._coil_cache.clear()
-            self._coil_cache[key] = params
-        return params
+            self._coil_cache[key] = shares
+        return shares
+
+    def _coil_params(self, nodes_c: Sequence[float], hot_in_c: float | None) -> tank.TankParams:
+        """The tank's parameters with the coil's shares of :meth:`_coil_shares`."""
+        shares = self._coil_shares(nodes_c, hot_in_c)
+        if shares is None:
+            return self.tank_params
+        return dataclasses.replace(self.tank_params, heat_in_node_fractions=shares)
 
     @property
     def fixed_backup_w(self) -> float:
@@ -191,12 +199,11 @@ class DhwModel(SinkModel):
     ) -> SinkStep:
         backup_w = self.draw_top_up_w(env.draw_m3_per_s, nodes_c[0])
         backup_w += self.sink.circulation_loss_w
-        params = self._coil_params(nodes_c, env.hx_hot_in_c) if heat_w > 0 else self.tank_params
-        new_nodes, _terms = tank.step_tank(
+        shares = self._coil_shares(nodes_c, env.hx_hot_in_c) if heat_w > 0 else None
+        nodes = tank.step_tank_nodes(
             list(nodes_c), dt_s, env.draw_m3_per_s, float(self.mains_temp_c(env.time_s)),
-            heat_w, self.plant_room_temp_c, params,
+            heat_w, self.plant_room_temp_c, self.tank_params, heat_in_node_fractions=shares,
         )
-        nodes = new_nodes.tolist()
         done = False
         if env.legionella_active and self.sink.legionella is not None:
             nodes, cycle_w, done = self._disinfect(nodes, dt_s)

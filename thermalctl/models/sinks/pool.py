@@ -67,6 +67,8 @@ class PoolModel(SinkModel):
     def cover_on(self, times_s: float | Array) -> bool | npt.NDArray[np.bool_]:
         """Whether the cover is closed at each time (``cover_hours`` in local time)."""
         if self.sink.cover_hours is None:
+            if isinstance(times_s, (float, int)):
+                return False
             return np.zeros(np.shape(times_s), dtype=bool) if np.ndim(times_s) else False
         a, b = self.sink.cover_hours
         return in_hours(times_s, (float(a), float(b)), self.timezone)
@@ -74,6 +76,8 @@ class PoolModel(SinkModel):
     def is_open(self, times_s: float | Array) -> bool | npt.NDArray[np.bool_]:
         """Whether the pool is open at each time (``opening_hours`` in local time)."""
         if self.sink.opening_hours is None:
+            if isinstance(times_s, (float, int)):
+                return True
             return np.ones(np.shape(times_s), dtype=bool) if np.ndim(times_s) else True
         a, b = self.sink.opening_hours
         return in_hours(times_s, (float(a), float(b)), self.timezone)

@@ -72,11 +72,28 @@ class SpaceHeatingModel(SinkModel):
         super().__init__(sink, profile)
         self.ua_w_per_k = building_ua_w_per_k(sink)
         self.longitude_deg = profile.site.longitude_deg
+        # The plant asks for the same outdoor temperature and time several times per
+        # step: the last scalar answers are kept (the same values, computed once).
+        self._curve_at: tuple[float, float, float] | None = None
+        self._curve_heat_at: tuple[float, float] | None = None
+        self._setback_at: tuple[float, float] | None = None
+        self._draw_at: tuple[tuple[float, float, float], float] | None = None
 
     # -- schedule, gains, curve ------------------------------------------------------
     def setback_k(self, times_s: float | Array) -> float | Array:
         """Night setback in force at each time [K] (0 outside its hours)."""
         nsb = self.sink.night_setback
+        if isinstance(times_s, (float, int)):
+            if nsb is None:
+                return 0.0
+            memo = self._setback_at
+            if memo is not None and memo[0] == times_s:
+                return memo[1]
+            a, b = nsb.hours
+            value = nsb.setback_k if in_hours(times_s, (float(a), float(b)), self.timezone) \
+                else 0.0
+            self._setback_at = (times_s, value)
+            return value
         if nsb is None:
             return np.zeros(np.shape(times_s)) if np.ndim(times_s) else 0.0
         a, b = nsb.hours
@@ -90,6 +107,11 @@ class SpaceHeatingModel(SinkModel):
         s = self.sink
         a, b = s.occupied_hours
         occupied = in_hours(times_s, (float(a), float(b)), self.timezone)
+        if isinstance(times_s, (float, int)):  # scalar: the same arithmetic, less numpy
+            gains = s.internal_gains_w_per_m2 if occupied else s.unoccupied_gains_w_per_m2
+            hour = (float(times_s) / 3600.0 + self.longitude_deg / 15.0) % 24
+            sun = s.solar_gains_w_per_m2 * float(building.solar_gain_shape(hour))
+            return float(s.heated_area_m2 * (gains + sun))
         internal = np.where(occupied, s.internal_gains_w_per_m2, s.unoccupied_gains_w_per_m2)
         # Solar gains follow the sun: local mean solar time from the longitude.
         solar_hour = (np.asarray(times_s, dtype=float) / 3600.0 + self.longitude_deg / 15.0) % 24
@@ -117,16 +139,39 @@ class SpaceHeatingModel(SinkModel):
             outdoor_temp_c, s.design_outdoor_temp_c, s.heating_limit_temp_c
         )
 
+    def _curve_scalar(self, outdoor_temp_c: float) -> tuple[float, float]:
+        """:meth:`curve_c` at one outdoor temperature, as floats (kept for the next call)."""
+        memo = self._curve_at
+        if memo is None or memo[0] != outdoor_temp_c:
+            supply, ret = self.curve_c(outdoor_temp_c)
+            memo = (outdoor_temp_c, float(supply), float(ret))
+            self._curve_at = memo
+        return memo[1], memo[2]
+
+    def _curve_heat_scalar(self, outdoor_temp_c: float) -> float:
+        """:meth:`curve_heat_w` at one outdoor temperature (kept for the next call)."""
+        memo = self._curve_heat_at
+        if memo is None or memo[0] != outdoor_temp_c:
+            memo = (outdoor_temp_c, float(self.curve_heat_w(outdoor_temp_c)))
+            self._curve_heat_at = memo
+        return memo[1]
+
     def room_setpoint_c(self, time_s: float) -> float:
         """The profile's room set point less the night setback in force [degC]."""
         return self.sink.setpoint_c - float(self.setback_k(time_s))
 
     def circuit_draw_w(self, room_temp_c: float, env: SinkEnvironment) -> float:
         """Heat the circuit draws now [W]: the curve's, throttled by the room valves."""
+        key = (room_temp_c, env.time_s, env.outdoor_temp_c)
+        memo = self._draw_at  # the plant asks twice per sub-step (cap, then step)
+        if memo is not None and memo[0] == key:
+            return memo[1]
         setpoint = self.room_setpoint_c(env.time_s)
         xp = building.TRV_PROPORTIONAL_BAND_K
         valve = min(1.0, max(0.0, (setpoint + xp - room_temp_c) / xp))
-        return float(self.curve_heat_w(env.outdoor_temp_c)) * valve
+        draw = self._curve_heat_scalar(env.outdoor_temp_c) * valve
+        self._draw_at = (key, draw)
+        return draw
 
     # -- plant -----------------------------------------------------------------------
     @property
@@ -135,11 +180,11 @@ class SpaceHeatingModel(SinkModel):
 
     def hx_inlet_temp_c(self, nodes_c: Sequence[float], env: SinkEnvironment) -> float:
         """The heating return from the curve."""
-        return float(self.curve_c(env.outdoor_temp_c)[1])
+        return self._curve_scalar(env.outdoor_temp_c)[1]
 
     def supply_temp_c(self, nodes_c: Sequence[float], env: SinkEnvironment) -> float:
         """The heating supply from the curve."""
-        return float(self.curve_c(env.outdoor_temp_c)[0])
+        return self._curve_scalar(env.outdoor_temp_c)[0]
 
     def demand_cap_w(self, nodes_c: Sequence[float], env: SinkEnvironment) -> float:
         return min(self.sink.max_heat_w, self.circuit_draw_w(nodes_c[0], env))
@@ -150,7 +195,7 @@ class SpaceHeatingModel(SinkModel):
         temp = nodes_c[0]
         draw = self.circuit_draw_w(temp, env)
         backup_w = min(self.sink.backup.max_heat_w, max(0.0, draw - heat_w))
-        loss_w = building_heat_loss_w(self.sink, temp, env.outdoor_temp_c)
+        loss_w = self.ua_w_per_k * (temp - env.outdoor_temp_c)  # building_heat_loss_w
         gains = float(self.gains_w(env.time_s))
         new = temp + (heat_w + backup_w + gains - loss_w) * dt_s / self.sink.thermal_mass_j_per_k
         return SinkStep([new], backup_w)
