@@ -514,6 +514,7 @@ class Episode:
     raised: bool = False
     cleared: bool = False
     alarms: tuple[str, ...] = ()
+    interrupted: bool = False  # the run was stopped (abort, SIGTERM) in the middle of it
     detect_s: float = math.nan  # simulated seconds from injection to the alarm
     recover_s: float = math.nan  # simulated seconds from removal to the all-clear
 
@@ -526,7 +527,9 @@ class Faults:
                  broker: _Server, vm: VictoriaMetrics, observer: Observer, disk: Disk,
                  end_s: float, tick_s: float) -> None:
         self.opts = opts
-        self.rng = rng
+        #: One generator per lane: each lane's draws are the same for a seed.
+        self.rngs = {lane: random.Random(f"{rng.random()}:{lane}")
+                     for lane in ("devices", "services")}
         self.clock = clock
         self.sim = sim
         self.controller = controller
@@ -577,8 +580,9 @@ class Faults:
     async def lane(self, name: str, kinds: tuple[str, ...], rate_per_h: float) -> None:
         if rate_per_h <= 0 or not kinds:
             return
+        rng = self.rngs[name]
         cycle: list[str] = []
-        next_s = self.clock() + self.rng.expovariate(rate_per_h / 3600.0)
+        next_s = self.clock() + rng.expovariate(rate_per_h / 3600.0)
         while not self.stopping:
             if next_s > self.last_start_s:
                 return
@@ -589,10 +593,10 @@ class Faults:
                 return
             if not cycle:  # every kind once per cycle, in random order: all get exercised
                 cycle = list(kinds)
-                self.rng.shuffle(cycle)
+                rng.shuffle(cycle)
             kind = cycle.pop()
             await getattr(self, f"_{kind}")()
-            next_s = max(self.clock(), next_s) + self.rng.expovariate(rate_per_h / 3600.0)
+            next_s = max(self.clock(), next_s) + rng.expovariate(rate_per_h / 3600.0)
 
     def _reached(self, sim_s: float) -> bool:
         return self.clock() >= sim_s
@@ -630,7 +634,7 @@ class Faults:
                                       ticks=math.ceil(self.stale_s / self.tick_s) + 3)
         ep.detect_s = self.clock() - t0
         ep.alarms = tuple(sorted(set(self._alarms(clear))))
-        await self._sleep_sim(self.rng.uniform(0.0, 4.0 * self.tick_s))
+        await self._sleep_sim(self.rngs["devices"].uniform(0.0, 4.0 * self.tick_s))
         ep.alarms = tuple(sorted(set(ep.alarms) | set(self._alarms(clear))))
         self.active.pop("devices", None)
         result = undo()
@@ -640,9 +644,10 @@ class Faults:
         ep.cleared = await self._until(lambda: not self._alarms(clear), 4 * self.tick_s, 60.0,
                                        ticks=4)
         ep.recover_s = self.clock() - t1
+        ep.interrupted = self.stopping
 
     def _pick_device(self) -> str:
-        return self.rng.choice([d.id for d in self.profile.devices])
+        return self.rngs["devices"].choice([d.id for d in self.profile.devices])
 
     async def _device_fault(self, kind: str) -> None:
         dev = self._pick_device()
@@ -677,10 +682,10 @@ class Faults:
                                    lambda code: any(m(code) for m in matches), dev)
 
     async def _out_of_range(self) -> None:
-        dev, signal = self.rng.choice(self._safety)
+        dev, signal = self.rngs["devices"].choice(self._safety)
         device = next(d for d in self.profile.devices if d.id == dev)
         reg = self.sim.site.maps[dev].register(device.signals[signal])
-        high = self.rng.random() < 0.5
+        high = self.rngs["devices"].random() < 0.5
         assert reg.min is not None and reg.max is not None
         value = reg.max + 10.0 if high else reg.min - 5.0  # degC: canonical = register unit
         expect_code = f"{signal}.implausible_{'high' if high else 'low'}"
@@ -702,12 +707,13 @@ class Faults:
         ep.raised = await self._until(raised, math.inf, SERVICE_WAIT_S)
         ep.detect_s = self.clock() - t0
         ep.alarms = (alarm,) if ep.raised else ()
-        await self._until(lambda: False, math.inf, self.rng.uniform(0.1, 1.0))
+        await self._until(lambda: False, math.inf, self.rngs["services"].uniform(0.1, 1.0))
         self.active.pop("services", None)
         await asyncio.to_thread(undo)
         t1 = self.clock()
         ep.cleared = await self._until(cleared, math.inf, SERVICE_WAIT_S)
         ep.recover_s = self.clock() - t1
+        ep.interrupted = self.stopping
 
     async def _broker(self) -> None:
         hub = self.controller_hub
@@ -1217,6 +1223,8 @@ async def _run(opts: argparse.Namespace, work: Path, site: Site, store: LocalSto
 
     # Every fault raised its alarm and cleared.
     for ep in faults.episodes:
+        if ep.interrupted:
+            continue
         if not ep.raised:
             violations.add("fault_not_alarmed", f"{ep.kind} {ep.target} at {_iso(ep.start_s)}")
         elif not ep.cleared:
