@@ -196,8 +196,9 @@ class PlanningPolicy:
         captured_w = 0.0
         for g in p.rack_groups:
             must = state.value(f"rack.{g.id}.must_run_w", stale)
-            if must is None:
-                must = float(self._must_forecast[g.id][k])
+            if must is None:  # stale: the forecast, never below the last measurement
+                last = state.value(f"rack.{g.id}.must_run_w")  # any age, as in safe mode
+                must = max(float(self._must_forecast[g.id][k]), last or 0.0)
             cap = must + float(plan.deferrable_w[g.id][k])
             caps[g.id] = min(g.max_power_w, max(g.min_cap_w, cap))
             captured_w += g.capture_fraction * state.value_or(f"rack.{g.id}.power_w", 0.0, stale)
