@@ -510,7 +510,10 @@ def _build(profile: SiteProfile, plant: Any, inputs: BoundInputs, future: Any
         rhs = dt * (captured_must_kw[k] - loss_min_kw) + (s0 if k == 0 else 0.0)
         # Loss at least its minimum: the loop keeps at most what the identity leaves.
         lp.row(terms, -math.inf, float(rhs))
-    return lp, {"sinks": sinks, "groups": groups, "const_eur": const_eur, "dump": dump}
+    parts = {"sinks": sinks, "groups": groups, "const_eur": const_eur, "dump": dump,
+             "loop_energy": s_loop, "loop_energy_start_kwh": s0, "loss_min_kw": loss_min_kw,
+             "captured_must_kw": captured_must_kw, "captured": captured}
+    return lp, parts
 
 
 def _rate_k_per_h(model: SinkModel, loss_kw_max: float) -> float:
@@ -754,10 +757,17 @@ def _figures(profile: SiteProfile, inputs: BoundInputs, parts: dict[str, Any], x
     co2 += elec_kwh * p.prices.grid_co2_kg_per_kwh
     backlog_eur = queued * backlog_eur_per_kwh(p)
     reused = sum(float(v["heat_kwh"] or 0.0) for v in sinks_out.values())
+    # Heat the relaxation places in no sink: dumped, or (its loop identity is an
+    # inequality) simply let go; reported as dumped.
+    captured = float(np.sum(parts["captured_must_kw"]) * dt) + sum(
+        float(np.sum(x[cols]) * cf * dt) for cols, cf in parts["captured"])
+    taken = sum(float(np.sum(x[s.x]) * dt) for s in parts["sinks"])
+    stored = float(x[parts["loop_energy"][-1]]) - parts["loop_energy_start_kwh"]
+    unplaced = captured - taken - stored - parts["loss_min_kw"] * dt * inputs.n
     return {
         "it_energy_kwh": it,
         "reused_heat_kwh": reused,
-        "dumped_heat_kwh": float(x[parts["dump"]].sum() * dt),
+        "dumped_heat_kwh": max(0.0, unplaced),
         "backup_heat_kwh_at_least_cost": backup,
         "heat_pump_electricity_kwh": hp_kwh,
         "electricity_kwh": elec_kwh,
