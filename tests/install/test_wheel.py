@@ -32,7 +32,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 #: Every command here finishes in seconds; this bounds a hang, it is not a measurement.
 COMMAND_TIMEOUT_S = 300.0
-EXAMPLES = ("exmouth_pool", "harbour_hotel_dhw")
+#: Every profile of site_profiles/ ships as an example.
+EXAMPLES = tuple(sorted(p.stem for p in (REPO / "site_profiles").glob("*.yaml")))
 
 
 @dataclass(frozen=True)
