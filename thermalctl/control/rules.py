@@ -126,8 +126,8 @@ class RulesPolicy:
             if queued is not None:
                 ages.observe(state.now_s, queued)
             must = state.value(f"rack.{g.id}.must_run_w", stale)
-            if must is None:  # stale: never below the last measurement (as in safe mode)
-                must = max(g.idle_power_w, state.value(f"rack.{g.id}.must_run_w") or 0.0)
+            if must is None:
+                must = g.idle_power_w
             # Near the racks' own limit deferrable work waits, deadline or not.
             guard = supply is not None and supply >= self.ceiling_c + THERMAL_HOLD_ABOVE_CEILING_K
             due = queued is None or self._deadline_near(g.id, queued, must, state.now_s)
