@@ -12,14 +12,27 @@ Time is a manual clock advanced 30 s per tick, so the plant moves as in a real r
 controller served over Modbus TCP (its own port, as rack controllers with their own
 addresses would be), every device simulated. Prints the median, p90 and p99 tick
 time, the process's peak memory and its CPU time per tick.
+
+By default the simulated devices run in this process, on the controller's event loop,
+so a tick's time includes the devices answering it. ``--devices-process`` serves them
+from a child process instead (as ``tools/serve_sim.py`` does; the plant there is
+advanced in lock-step with the manual clock before each tick), so the figures are the
+controller's own; ``--profile FILE`` writes a cProfile of the ticks (``python -m pstats
+FILE``) to see where the controller's time goes.
+
+    .venv/bin/python tools/bench_tick.py --racks 48 --ticks 300 --devices-process
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import json
+import os
 import resource
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -71,41 +84,146 @@ def with_racks(site: Site, racks: int) -> Site:
     return Site(new, maps, site.path)
 
 
-async def bench(site_path: Path, ticks: int, racks: int | None = None) -> None:
+#: The manual clock's start: a Monday in January, 00:00 UTC.
+START_S = 1_767_571_200.0
+#: Simulated seconds per tick.
+TICK_S = 30.0
+
+
+def _site(site_path: Path, racks: int | None) -> Site:
     site = load_site(site_path)
-    if racks:
-        site = with_racks(site, racks)
-    site = relocate_to_free_ports(site)
-    now = [1_767_571_200.0]
-    clock = lambda: now[0]  # noqa: E731
-    sim = SimulatedSite(site, clock)
+    return with_racks(site, racks) if racks else site
+
+
+def _on_ports(site: Site, ports: dict[str, int]) -> Site:
+    """``site`` with each device on 127.0.0.1 at ``ports[device id]``."""
+    devices = tuple(d.model_copy(update={"host": "127.0.0.1", "port": ports[d.id]})
+                    for d in site.profile.devices)
+    return Site(site.profile.model_copy(update={"devices": devices}), site.maps, site.path)
+
+
+async def serve_devices(site_path: Path, racks: int | None, ports: dict[str, int]) -> None:
+    """Child process of ``--devices-process``: the simulated site on ``ports``; each line
+    on stdin is the clock's new time: the plant is synced to it and ``ok`` answered."""
+    now = [START_S]
+    sim = SimulatedSite(_on_ports(_site(site_path, racks), ports), lambda: now[0])
     await sim.start()
     sim.initialise_actuators()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    print("ready", flush=True)
+    try:
+        while line := await reader.readline():
+            now[0] = float(line)
+            sim.sync()
+            print("ok", flush=True)
+    finally:
+        await sim.stop()
+
+
+class _ChildDevices:
+    """The simulated devices in a child process, synced over its stdin/stdout."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def start(cls, site_path: Path, racks: int | None, site: Site) -> _ChildDevices:
+        ports = {d.id: d.port for d in site.profile.devices}
+        args = [sys.executable, __file__, "--site", str(site_path),
+                "--serve-devices", json.dumps(ports)]
+        if racks:
+            args += ["--racks", str(racks)]
+        proc = await asyncio.create_subprocess_exec(
+            *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        child = cls(proc)
+        await child._expect(b"ready")
+        return child
+
+    async def _expect(self, word: bytes) -> None:
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout=120.0)
+        if line.strip() != word:
+            raise RuntimeError(f"device process said {line!r}, not {word!r}")
+
+    async def sync(self, now_s: float) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{now_s!r}\n".encode())
+        await self.proc.stdin.drain()
+        await self._expect(b"ok")
+
+    async def stop(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            await asyncio.wait_for(self.proc.wait(), timeout=30.0)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+async def bench(
+    site_path: Path,
+    ticks: int,
+    racks: int | None = None,
+    *,
+    devices_process: bool = False,
+    profile_path: Path | None = None,
+) -> None:
+    site = relocate_to_free_ports(_site(site_path, racks))
+    now = [START_S]
+    clock = lambda: now[0]  # noqa: E731
+    sim: SimulatedSite | None = None
+    child: _ChildDevices | None = None
+    if devices_process:
+        child = await _ChildDevices.start(site_path, racks, site)
+    else:
+        sim = SimulatedSite(site, clock)
+        await sim.start()
+        sim.initialise_actuators()
+    profiler = cProfile.Profile() if profile_path else None
     with tempfile.TemporaryDirectory() as tmp:
         store = LocalStore(Path(tmp) / "bench.sqlite")
         controller = Controller(site, store, BaselinePolicy(site.profile), clock)
         wall: list[float] = []
         cpu_s = 0.0
-        for _ in range(ticks):
-            now[0] += 30.0
-            sim.sync()
-            start = time.perf_counter()
-            cpu0 = time.process_time()
-            await controller.tick()
-            wall.append((time.perf_counter() - start) * 1000.0)
-            cpu_s += time.process_time() - cpu0
-        await controller.close()
-        await sim.stop()
+        try:
+            for _ in range(ticks):
+                now[0] += TICK_S
+                if sim is not None:
+                    sim.sync()
+                if child is not None:
+                    await child.sync(now[0])
+                start = time.perf_counter()
+                cpu0 = time.process_time()
+                if profiler is not None:
+                    profiler.enable()
+                await controller.tick()
+                if profiler is not None:
+                    profiler.disable()
+                wall.append((time.perf_counter() - start) * 1000.0)
+                cpu_s += time.process_time() - cpu0
+        finally:
+            await controller.close()
+            if sim is not None:
+                await sim.stop()
+            if child is not None:
+                await child.stop()
         readings = store.count("readings")
         store.close()
+    if profiler is not None and profile_path is not None:
+        profiler.dump_stats(str(profile_path))
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     n_groups = len(site.profile.rack_groups)
+    where = ("devices served by a child process: the figures are the controller's own"
+             if devices_process else "controller and simulated devices share this process")
     print(f"site {site.profile.site.id} ({n_groups} rack groups, "
           f"{len(site.profile.devices)} Modbus devices): {ticks} ticks, {readings} readings stored")
     print(f"tick ms: median {statistics.median(wall):.2f}  p90 {percentile(wall, 90):.2f}  "
           f"p99 {percentile(wall, 99):.2f}  max {max(wall):.2f}")
-    print(f"peak RSS {rss_mib:.0f} MiB; CPU per tick {cpu_s / ticks * 1e3:.2f} ms "
-          "(controller and simulated devices share this process)")
+    print(f"peak RSS {rss_mib:.0f} MiB; CPU per tick {cpu_s / ticks * 1e3:.2f} ms ({where}); "
+          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
 
 def main() -> None:
@@ -114,8 +232,17 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=2000)
     parser.add_argument("--racks", type=int, default=None,
                         help="generate a site with this many rack groups and controllers")
+    parser.add_argument("--devices-process", action="store_true",
+                        help="serve the simulated devices from a child process")
+    parser.add_argument("--profile", type=Path, default=None, metavar="FILE",
+                        help="write a cProfile of the controller's ticks to FILE")
+    parser.add_argument("--serve-devices", metavar="PORTS_JSON", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(bench(args.site, args.ticks, args.racks))
+    if args.serve_devices:
+        asyncio.run(serve_devices(args.site, args.racks, json.loads(args.serve_devices)))
+        return
+    asyncio.run(bench(args.site, args.ticks, args.racks, devices_process=args.devices_process,
+                      profile_path=args.profile))
 
 
 if __name__ == "__main__":

@@ -141,6 +141,9 @@ class ModbusHub:
         self._next_attempt_s = -float("inf")
         self._failing_devices: set[str] = set()
         self._unanswered = 0
+        #: Each device's read plan, made once (binding and map are frozen): device id ->
+        #: (binding, map, blocks), used while the same binding and map are passed.
+        self._plans: dict[str, tuple[DeviceBinding, HardwareMap, list[ReadBlock]]] = {}
 
     @property
     def connected(self) -> bool:
@@ -292,7 +295,7 @@ class ModbusHub:
         readings: list[Reading] = []
         skip_reason: str | None = None
         failures: list[str] = []
-        for block in plan_reads(hw, [r.name for r in bound_registers(device, hw)], self.max_gap):
+        for block in self._read_plan(device, hw):
             if skip_reason is not None:
                 readings.extend(_bad_block(device, block, now_s, skip_reason))
                 continue
@@ -315,6 +318,15 @@ class ModbusHub:
             )
         self._log_device(device, failures)
         return readings
+
+    def _read_plan(self, device: DeviceBinding, hw: HardwareMap) -> list[ReadBlock]:
+        """The blocks that read every register ``device`` binds (planned once)."""
+        cached = self._plans.get(device.id)
+        if cached is not None and cached[0] is device and cached[1] is hw:
+            return cached[2]
+        blocks = plan_reads(hw, [r.name for r in bound_registers(device, hw)], self.max_gap)
+        self._plans[device.id] = (device, hw, blocks)
+        return blocks
 
     def _log_device(self, device: DeviceBinding, failures: list[str]) -> None:
         if failures and device.id not in self._failing_devices:

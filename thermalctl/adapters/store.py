@@ -14,6 +14,22 @@ Tables::
     cursors(name, last_id)
     meta(key, value)                               origin, operator settings, ...
 
+Durability. ``journal_mode=WAL`` with ``synchronous=NORMAL``, on purpose. The SQLite
+documentation (https://www.sqlite.org/pragma.html#pragma_synchronous and "Performance
+Considerations" in https://www.sqlite.org/wal.html): in WAL mode NORMAL syncs the WAL
+before each checkpoint and the database after it, not at every commit, and "WAL mode is
+safe from corruption with synchronous=NORMAL"; what it gives up is durability of the
+last transactions: a commit "might roll back following a power loss or system crash"
+(never after a crash of the process alone, SIGKILL included). FULL would fsync the WAL
+at every commit, three times per tick. For this store the trade is clear: on a power
+loss the last seconds of readings and decisions since the last checkpoint may be gone
+(the controller was down anyway; the ledger's counters are cumulative meter readings, so
+a lost ledger row loses no energy: the next row counts it), the database is never
+corrupted, and every tick is spared its fsyncs (measured on the 2-core test machine, 309
+readings + a decision + a ledger row per tick: 0.3-0.5 ms median with NORMAL against 9-12
+ms with FULL, p99 11-13 ms against 28-64 ms; ``tools/bench_tick.py``). The audit trail is
+its own file with its own sync (:mod:`thermalctl.adapters.audit`).
+
 Origin. A new store records who writes it in ``meta.origin``: ``simulated`` (the
 demo), ``measured`` (a real controller), or ``mixed`` (a simulated store that a real
 controller later wrote into; the demo treats it as measured). A store written before

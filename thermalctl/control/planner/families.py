@@ -542,9 +542,10 @@ def _free_floating_water_c(model: PlannerModel, replan: Replan) -> Array:
     must = replan.captured_must_kw(model)
     supply = np.empty(must.size)
     previous = replan.loop_supply_c
-    for k, heat in enumerate(must):
-        previous = min(model.loop_max_c,
-                       (heat + store * previous + ua * site.loop.plant_room_temp_c) / (store + ua))
+    loop_max = model.loop_max_c
+    room_w = ua * site.loop.plant_room_temp_c
+    for k, heat in enumerate(must.tolist()):
+        previous = min(loop_max, (heat + store * previous + room_w) / (store + ua))
         supply[k] = previous
     return supply + must / _loop_kw_per_k(site)
 

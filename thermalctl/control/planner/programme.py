@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -124,10 +125,11 @@ class PlannerSite:
     loop: HeatLoopModel
     sink_models: dict[str, SinkModel]
 
-    @property
+    @functools.cached_property
     def loop_max_c(self) -> float:
         """Highest loop supply (rack inlet) temperature the plan may use [degC]: the
-        racks' coolant inlet limit (or the supply alarm, if lower) less the margin."""
+        racks' coolant inlet limit (or the supply alarm, if lower) less the margin
+        (computed once: profile and settings are frozen)."""
         p = self.profile
         ceiling = min(p.coolant_inlet_limit_c, p.limits.coolant_supply_alarm_c)
         return ceiling - self.settings.loop_margin_k
