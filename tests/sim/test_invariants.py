@@ -49,7 +49,7 @@ def _bench() -> Any:
     return module
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _run(site_path: str, policy: str, season: str) -> dict[str, Any]:
     profile = load_site(site_path).profile
     weather, source = _bench().site_weather(profile)
