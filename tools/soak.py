@@ -768,14 +768,16 @@ def check_ledger(store: LocalStore, watch: PlantWatch, window_s: float, stale_s:
     times = [t for t, _ in watch.meters]
     matched = 0
     worst = 0.0
-    for row in rows:
+    for n, row in enumerate(rows):
         ts = float(row[0])  # type: ignore[arg-type]
         # The ledger takes a meter's last good reading while it is fresh (a meter that
         # failed this poll keeps its previous value up to ``stale_after_s``), read at or
-        # after its tick's time (taken before the poll): so the value is one served from
-        # the last sync before ts - stale_after_s up to the end of the poll.
+        # after its tick's time (taken before the poll) and before the next tick: so the
+        # value is one served from the last sync before ts - stale_after_s until then (a
+        # poll stretched by device timeouts spans many simulated seconds at high speed).
+        until = float(rows[n + 1][0]) if n + 1 < len(rows) else ts + window_s  # type: ignore[arg-type]
         lo = max(0, bisect.bisect_right(times, ts - stale_s) - 1)
-        hi = bisect.bisect_right(times, ts + window_s)
+        hi = bisect.bisect_right(times, until)
         for i, col in enumerate(LEDGER_COLUMNS, start=1):
             value = row[i]
             if not isinstance(value, int | float):
@@ -1366,6 +1368,7 @@ def _terminate(_signum: int, _frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)  # the run itself stops gracefully on it
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with it ignored
     work = Path(tempfile.mkdtemp(prefix="thermalctl-soak-"))
     log_path = args.log or work / "soak.log"
     handler = logging.FileHandler(log_path)
