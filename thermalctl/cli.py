@@ -177,8 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--policy",
         default="mpc",
-        choices=["mpc", "baseline"],
-        help="mpc (the planner, default) or baseline (today's thermostat)",
+        choices=["mpc", "rules", "thermostat", "baseline"],
+        help="mpc (the planner, default), rules (a commissioning engineer's rules) or "
+        "thermostat (today's practice; 'baseline' is its old name)",
     )
     p.add_argument("--store", help="local store path (default <state dir>/demo-<site>.sqlite)")
     p.add_argument("--state-dir", help=_STATE_DIR_HELP)
@@ -192,8 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--policy",
         default="baseline",
-        choices=["baseline", "mpc"],
-        help="baseline (thermostat, default) or mpc once you trust the plan",
+        choices=["baseline", "thermostat", "rules", "mpc"],
+        help="thermostat (today's practice, default; 'baseline' is its old name), rules, "
+        "or mpc once you trust the plan",
     )
     p.add_argument("--store", help="local store path (default <state dir>/<site>.sqlite)")
     p.add_argument("--state-dir", help=_STATE_DIR_HELP)
