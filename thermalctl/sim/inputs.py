@@ -174,6 +174,9 @@ class SyntheticWorkload:
         self.deferrable_mean_w = dynamic_w * (1.0 - group.must_run_fraction)
         self.seed = seed
         self._noise: dict[int, npt.NDArray[np.float64]] = {}
+        #: The last slot's arrival rate (a pure function of the slot) [W].
+        self._rate_slot: int | None = None
+        self._rate_w = 0.0
 
     def _day_noise(self, day: int) -> npt.NDArray[np.float64]:
         noise = self._noise.get(day)
@@ -190,10 +193,14 @@ class SyntheticWorkload:
 
     def arrival_rate_w(self, time_s: float) -> float:
         slot = math.floor(time_s / WORKLOAD_SLOT_S + 1e-9)
+        if slot == self._rate_slot:  # constant over a slot; the plant asks every sub-step
+            return self._rate_w
         day, index = divmod(slot, _SLOTS_PER_DAY)
         slot_mid_s = (slot + 0.5) * WORKLOAD_SLOT_S
         shape = _diurnal(slot_mid_s, 11.0, 0.6, self.tz)
-        return float(self.deferrable_mean_w * shape * self._day_noise(int(day))[int(index)])
+        rate = float(self.deferrable_mean_w * shape * self._day_noise(int(day))[int(index)])
+        self._rate_slot, self._rate_w = slot, rate
+        return rate
 
     def arrivals_kwh(self, time_s: float, dt_s: float) -> float:
         return _slot_integral(self.arrival_rate_w, time_s, dt_s)
