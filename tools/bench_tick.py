@@ -31,6 +31,7 @@ import cProfile
 import json
 import os
 import resource
+import socket
 import statistics
 import sys
 import tempfile
@@ -43,7 +44,6 @@ from thermalctl.config.loader import Site
 from thermalctl.control.policy import BaselinePolicy
 from thermalctl.runtime.app import percentile
 from thermalctl.runtime.controller import Controller
-from thermalctl.runtime.demo import relocate_to_free_ports
 from thermalctl.sim.site import SimulatedSite
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,6 +93,24 @@ TICK_S = 30.0
 def _site(site_path: Path, racks: int | None) -> Site:
     site = load_site(site_path)
     return with_racks(site, racks) if racks else site
+
+
+def _relocated(site: Site) -> Site:
+    """``site`` with every bus on its own free 127.0.0.1 port (devices sharing a gateway
+    keep sharing it). The ports are held open together while they are chosen, so no two
+    buses get the same one (``relocate_to_free_ports`` can repeat a port for 200 buses)."""
+    buses = list(dict.fromkeys((d.host, d.port) for d in site.profile.devices))
+    held = []
+    try:
+        for _ in buses:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            held.append(s)
+            s.bind(("127.0.0.1", 0))
+        port_of = {bus: int(s.getsockname()[1]) for bus, s in zip(buses, held, strict=True)}
+    finally:
+        for s in held:
+            s.close()
+    return _on_ports(site, {d.id: port_of[(d.host, d.port)] for d in site.profile.devices})
 
 
 def _on_ports(site: Site, ports: dict[str, int]) -> Site:
@@ -171,7 +189,7 @@ async def bench(
     devices_process: bool = False,
     profile_path: Path | None = None,
 ) -> None:
-    site = relocate_to_free_ports(_site(site_path, racks))
+    site = _relocated(_site(site_path, racks))
     now = [START_S]
     clock = lambda: now[0]  # noqa: E731
     sim: SimulatedSite | None = None
