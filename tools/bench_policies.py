@@ -114,7 +114,14 @@ def run_site(
             m = simulate(profile, policy, days, start_s=_start_s(profile, start),
                          weather=weather, weather_source=source).metrics
             log(f"{profile.site.id} {policy} {start} +{days:g} d: "
-                f"{time.perf_counter() - wall:.0f} s")
+                f"{time.perf_counter() - wall:.0f} s"
+                + (f"; plan failures {m['plan_failures']}, retries {m['plan_retries']}"
+                   if "plan_retries" in m else ""))
+            for key in ("plan_failures", "fallback_decisions"):
+                total[key] = total.get(key, 0) + int(m.get(key) or 0)
+            for retry, count in (m.get("plan_retries") or {}).items():
+                total.setdefault("plan_retries", {})
+                total["plan_retries"][retry] = total["plan_retries"].get(retry, 0) + count
             if m.get("kind") != "bound":
                 violations.update(invariant_violations(m))
                 m["below_band_kh"] = sum(m["sink_below_band_kh"].values())

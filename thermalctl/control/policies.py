@@ -11,9 +11,12 @@ job, with local feedback so the sinks stay in band when the plan is off:
   a sink is below its backup point, none when it is at the top of its band;
 * the dump is enabled when the plan dumps, when every sink is full, or when the loop
   comes within :data:`DUMP_ANTICIPATION_K` of the highest temperature the planner
-  allows (with hysteresis); then with at least a guard-only duty, so the dry cooler's
-  own controller holds the loop just below the racks' inlet limit rather than cooling
-  it to the supply set point.
+  allows, or would come there before the next decision at its present rate of rise
+  (:class:`~thermalctl.control.policy.CeilingGuard`, with hysteresis); then with at
+  least a guard-only duty, so the dry cooler's own controller holds the loop just below
+  the racks' inlet limit rather than cooling it to the supply set point, and with the
+  heat the sinks do not take (captured heat at the caps set, less what the sinks take)
+  once the loop is at that maximum or would be before the next decision.
 
 An infeasible or failed solve, or a state the planner cannot use, never stops the
 loop: :meth:`PlanningPolicy.decide` falls back to the baseline thermostat and says
@@ -32,7 +35,7 @@ import numpy as np
 from thermalctl.config.site import SiteProfile
 from thermalctl.control import planner
 from thermalctl.control.forecast import Forecaster, time_of_use_price
-from thermalctl.control.policy import BaselinePolicy
+from thermalctl.control.policy import BaselinePolicy, CeilingGuard, surplus_heat_w
 from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
 from thermalctl.points import Decision, Mode
@@ -92,7 +95,10 @@ class PlanningPolicy:
         self.current: planner.Plan | None = None
         self.stats = PolicyStats()
         self._reason = "no plan yet"
-        self._dump_latched = False
+        #: The dry cooler's high limit, :data:`DUMP_ANTICIPATION_K` below the loop's
+        #: maximum, with the thermostat's anticipator of the loop's rise.
+        self.guard = CeilingGuard(
+            self.model.loop_max_c - DUMP_ANTICIPATION_K, hysteresis_k=DUMP_HYSTERESIS_K)
         self._must_forecast: dict[str, np.ndarray] = {}
 
     # -- slow job ------------------------------------------------------------------
@@ -238,14 +244,19 @@ class PlanningPolicy:
                 request = 0.0
             requests[s.id] = min(s.max_heat_w, max(0.0, request))
 
-        hot = supply >= loop_max - DUMP_ANTICIPATION_K or (
-            self._dump_latched and supply > loop_max - DUMP_ANTICIPATION_K - DUMP_HYSTERESIS_K
-        )
-        self._dump_latched = hot
+        hot = self.guard.hot(state.now_s, supply)
         dump_on = planned_dump > DUMP_MIN_W or hot or not open_sinks
         if hot and planned_dump <= DUMP_MIN_W:
             # Keep the loop as warm as the racks allow: the cooler's guard only.
             planned_dump = GUARD_ONLY_REQUEST_W
+        if supply + self.guard.rise_k >= loop_max:
+            # At the loop's maximum, or there before the next decision at its present
+            # rise: the cooler takes at least what the sinks do not, the captured heat at
+            # the caps just set less what the sinks take now (the thermostat's
+            # feed-forward). A plan's dump is a step's mean; when the racks step up and
+            # the sinks take less than planned, the cooler's own guard alone let the
+            # loop pass the racks' inlet limit.
+            planned_dump = max(planned_dump, surplus_heat_w(state, p, caps))
         return Decision(
             timestamp_s=state.now_s,
             mode=Mode.AUTO,

@@ -162,23 +162,29 @@ def surplus_heat_w(
 class CeilingGuard:
     """The dry cooler's high limit: on once the loop supply reaches the ceiling, or would
     reach it before the next decision at its present rate of rise (an anticipator, as
-    on a boiler thermostat); off again :data:`DUMP_HYSTERESIS_K` below the ceiling."""
+    on a boiler thermostat); off again ``hysteresis_k`` (by default
+    :data:`DUMP_HYSTERESIS_K`) below the ceiling."""
 
-    def __init__(self, ceiling_c: float) -> None:
+    def __init__(self, ceiling_c: float, hysteresis_k: float = DUMP_HYSTERESIS_K) -> None:
         self.ceiling_c = ceiling_c
+        self.hysteresis_k = hysteresis_k
         self.latched = False
+        #: The loop's rise over the last decision interval [K] (0 when falling).
+        self.rise_k = 0.0
         self._last: tuple[float, float] | None = None
 
     def hot(self, now_s: float, supply_c: float | None) -> bool:
         if supply_c is None or not math.isfinite(supply_c):
             self._last = None
+            self.rise_k = 0.0
             return True  # no loop reading: reject heat (safety trips anyway)
         rise_k = 0.0
         if self._last is not None and now_s > self._last[0]:
             rise_k = max(0.0, supply_c - self._last[1])  # over one decision interval
         self._last = (now_s, supply_c)
+        self.rise_k = rise_k
         hot = supply_c + rise_k >= self.ceiling_c or (
-            self.latched and supply_c > self.ceiling_c - DUMP_HYSTERESIS_K
+            self.latched and supply_c > self.ceiling_c - self.hysteresis_k
         )
         self.latched = hot
         return hot

@@ -256,4 +256,6 @@ def _run_metrics(plant: Plant, policy: Policy, trips: int) -> dict[str, Any]:
     }
     if planning is not None:
         out["solver"] = planning.solver.name
+        # Plans solved only on a retry (a hot start that ended without a verdict).
+        out["plan_retries"] = dict(getattr(planning.solver, "retries", {}))
     return out

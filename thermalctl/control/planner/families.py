@@ -505,7 +505,15 @@ class HxCapacity:
 class HeatCap:
     """A sink that takes at most what its own circuit draws (space heating: the curve's
     heat, throttled by the room valves over their band above the set point):
-    ``Q_k <= cap_k`` and ``Q_k + c_k T_{k-1} <= r_k`` (``c`` tagged)."""
+    ``Q_k <= cap_k`` and ``Q_k + c_k T_{k-1} - S_k <= r_k`` (``c`` tagged).
+
+    The valves pass ``max(0, r_k - c_k T_{k-1})``, which is not linear: where the rooms
+    stand above the valves' band while the curve still runs (solar and internal gains,
+    or the first hours of a night setback), ``r_k - c_k T_{k-1}`` is negative and the
+    row alone would be infeasible whatever the plan does (the rooms' temperature is
+    the building's, not the plan's). The slack ``S`` (``THROTTLE_SLACK_KW``, priced as
+    unplaced heat, far above any fuel it could save) takes up exactly that negative
+    part, so ``Q`` is 0 there and the programme stays feasible."""
 
     def build_rows(self, b: Builder, site: PlannerSite) -> None:
         ks, later = b.steps, b.later
@@ -514,6 +522,7 @@ class HeatCap:
                 continue
             row = b.add_rows(Row.HEAT_CAP, sink_id)
             b.entries(row + ks, b.col(Var.SINK_HEAT_KW, sink_id) + ks, 1.0)
+            b.entries(row + ks, b.col(Var.THROTTLE_SLACK_KW, sink_id) + ks, -1.0)
             b.entries(row + later, b.col(Var.SINK_TEMP_C, sink_id) + later - 1, 0.0,
                       tag=(Row.HEAT_CAP, sink_id))
 
@@ -522,6 +531,7 @@ class HeatCap:
         for sink_id, sm in model.site.sink_models.items():
             line = sm.heat_cap_line_w(replan.mids_s, ambient, replan.setpoint_c(sm))
             if line is None:
+                data.col_upper[model.layout.col(Var.THROTTLE_SLACK_KW, sink_id)] = 0.0
                 continue
             cap_w, rhs_w, slope_w = (np.asarray(v, dtype=float) / 1e3 for v in line)
             cols = model.layout.col(Var.SINK_HEAT_KW, sink_id)
@@ -530,6 +540,9 @@ class HeatCap:
             rhs[0] -= slope_w[0] * replan.sink_temp_c(sm)
             data.row_upper[model.layout.row(Row.HEAT_CAP, sink_id)] = np.maximum(rhs, 0.0)
             data.dynamic_values[(Row.HEAT_CAP, sink_id)] = slope_w[1:]
+            data.cost[model.layout.col(Var.THROTTLE_SLACK_KW, sink_id)] = (
+                replan.dt_h * PRICE_UNPLACED_EUR_PER_KWH
+            )
 
 
 def _free_floating_water_c(model: PlannerModel, replan: Replan) -> Array:

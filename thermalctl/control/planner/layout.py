@@ -55,6 +55,11 @@ class Var:
     #: (slack, priced: keeps the plan feasible when a sink is hotter than the loop, e.g.
     #: a tank after its legionella cycle).
     HX_EXCESS_K = "hx_excess_k"
+    #: How far a sink's circuit is asked below what its valves pass, when they would pass
+    #: less than nothing [kW] (slack, priced as unplaced heat: keeps the programme
+    #: feasible where a building's own gains or its night setback leave its rooms above
+    #: the valves' band while the heating curve still runs).
+    THROTTLE_SLACK_KW = "throttle_slack_kw"
 
 
 class Row:

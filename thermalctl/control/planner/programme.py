@@ -274,7 +274,7 @@ def build(profile: SiteProfile, settings: PlannerSettings | None = None) -> Plan
     for sink in profile.sinks:
         for name in (
             Var.SINK_HEAT_KW, Var.BACKUP_KW, Var.SINK_TEMP_C, Var.BELOW_LOW_K, Var.ABOVE_HIGH_K,
-            Var.HX_EXCESS_K,
+            Var.HX_EXCESS_K, Var.THROTTLE_SLACK_KW,
         ):
             b.add_cols(name, sink.id)
     b.add_cols(Var.DUMP_KW)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
@@ -19,7 +20,23 @@ from scipy.optimize import linprog
 from thermalctl.control.planner.layout import Block
 from thermalctl.control.planner.programme import Array, LpData, PlannerModel, SolveResult
 
-__all__ = ["HighsSolver", "ScipySolver", "Solver", "make_solver"]
+if TYPE_CHECKING:
+    import highspy
+
+__all__ = ["RETRIES", "HighsSolver", "ScipySolver", "Solver", "make_solver"]
+
+#: What a solve that ended without a verdict is retried with, in turn, from no basis
+#: (HiGHS options). Seen on HiGHS 1.16: the hot-started dual simplex stops at its first
+#: iteration ("Not Set", run status error) or ends "Unknown" (objective error above
+#: tolerance); from no basis the presolved LP then solves, but the clean-up solve of the
+#: original LP from the postsolved basis can stop the same way. So: the simplex on the
+#: original LP (presolve off), then the interior-point method on it.
+#: HiGHS's defaults of the options a retry changes.
+DEFAULT_OPTIONS = {"solver": "choose", "presolve": "choose"}
+RETRIES: dict[str, dict[str, str]] = {
+    "simplex": {"solver": "simplex", "presolve": "off"},
+    "ipm": {"solver": "ipm", "presolve": "off"},
+}
 
 
 class HighsSolver:
@@ -36,6 +53,8 @@ class HighsSolver:
         self.highs.setOptionValue("output_flag", False)
         self.time_limit_s = time_limit_s
         self._passed = False
+        #: Solves that needed a retry, by the algorithm that retried [-].
+        self.retries: dict[str, int] = {}
         self._dynamic: dict[Block, Array] = {}
         self._all_cols = np.arange(model.n_cols, dtype=np.int32)
         self._all_rows = np.arange(model.n_rows, dtype=np.int32)
@@ -62,6 +81,13 @@ class HighsSolver:
         self._dynamic = {k: v.copy() for k, v in data.dynamic_values.items()}
         self._passed = True
 
+    def _run(self) -> highspy.HighsModelStatus:
+        h = self.highs
+        # HiGHS's time limit counts the instance's whole run time, not this call's.
+        h.setOptionValue("time_limit", h.getRunTime() + self.time_limit_s)
+        h.run()
+        return h.getModelStatus()
+
     def solve(self, data: LpData) -> SolveResult:
         start = time.perf_counter()
         h = self.highs
@@ -86,11 +112,21 @@ class HighsSolver:
                     for i in changed:
                         h.changeCoeff(int(r[i]), int(c[i]), float(values[i]))
                     old[changed] = values[changed]
-        # HiGHS's time limit counts the instance's whole run time, not this call's.
-        h.setOptionValue("time_limit", h.getRunTime() + self.time_limit_s)
-        h.run()
-        status = h.getModelStatus()
+        status = self._run()
         ok = status == self._hs.HighsModelStatus.kOptimal
+        for retry in RETRIES:
+            if ok:
+                break
+            # No verdict (or a spurious "Infeasible" from a hot start): the same model
+            # again from no basis, see RETRIES, before giving up on this plan.
+            self.retries[retry] = self.retries.get(retry, 0) + 1
+            h.clearSolver()
+            for option, value in RETRIES[retry].items():
+                h.setOptionValue(option, value)
+            status = self._run()
+            for option in RETRIES[retry]:
+                h.setOptionValue(option, DEFAULT_OPTIONS[option])
+            ok = status == self._hs.HighsModelStatus.kOptimal
         x = np.asarray(h.getSolution().col_value, dtype=float) if ok else None
         objective = float(h.getInfo().objective_function_value) if ok else math.nan
         if not ok:
