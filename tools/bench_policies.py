@@ -155,6 +155,23 @@ def _gaps(rows: list[dict[str, Any]]) -> None:
             r[col] = (base[key] - r[key]) / gap if abs(gap) > 1e-9 else None
 
 
+def merge(parts: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Rows of several runs in one list, by site then policy (:data:`POLICIES` order),
+    a later file's row replacing an earlier one's; the gaps computed anew per site."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for part in parts:
+        for row in part:
+            rows[(row["site"], row["policy"])] = dict(row)
+    order = {name: i for i, name in enumerate(POLICIES)}
+    ordered = sorted(rows.values(), key=lambda r: (r["site"], order.get(r["policy"], 99)))
+    out: list[dict[str, Any]] = []
+    for site in dict.fromkeys(r["site"] for r in ordered):
+        group = [r for r in ordered if r["site"] == site]
+        _gaps(group)
+        out += group
+    return out
+
+
 def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
     value = row.get(key)
     if value is None:
@@ -193,7 +210,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policies", nargs="*", default=list(POLICIES))
     parser.add_argument("--json", help="also write every row to this JSON file")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="run nothing: print one table of the rows these --json files "
+                             "hold (e.g. policies run in separate processes), gaps anew")
     args = parser.parse_args(argv)
+    if args.merge:
+        print(table(merge([json.loads(Path(f).read_text()) for f in args.merge]),
+                    markdown=args.markdown))
+        return 0
     windows = ([(s, 14.0) for s in FORTNIGHTS] if args.fortnights
                else [(args.start, args.days)])
 
