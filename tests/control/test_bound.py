@@ -9,8 +9,10 @@ same inputs, in winter and in summer; its figures are reported as a bound's.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tests.conftest import POOL_SITE, SITE_PROFILES
@@ -75,3 +77,31 @@ def test_bound_takes_the_plants_tolerances() -> None:
 
     assert bound.COOLANT_TOLERANCE_K == plant.COOLANT_LIMIT_TOLERANCE_K
     assert accounting.TOLERANCES["comfort_kh_per_sink_day"] == bound.COMFORT_KH_PER_DAY
+
+
+def test_a_solve_error_is_retried_with_the_next_method(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS's default path ended "Solve error" once on a year of the office: the LP is
+    solved again with the interior-point method (crossover to a basic optimum), and the
+    answer says which method gave it."""
+    from scipy.optimize import linprog as real_linprog
+
+    from thermalctl.control import bound_sinks
+
+    calls: list[str] = []
+
+    def flaky(*args: object, method: str, **kwargs: object) -> object:
+        calls.append(method)
+        res = real_linprog(*args, method=method, **kwargs)
+        if method == "highs":
+            res.status, res.message = 4, "(HiGHS Status 4: Solve error)"
+        return res
+
+    monkeypatch.setattr(bound_sinks, "linprog", flaky)
+    lp = bound_sinks.Lp()
+    x = lp.block(2, cost=np.array([1.0, 2.0]))
+    lp.row([(int(x[0]), 1.0), (int(x[1]), 1.0)], 3.0, math.inf)  # x0 + x1 >= 3
+    lp.row([(int(x[0]), 1.0)], -math.inf, 1.0)  # x0 <= 1
+    res = lp.solve()
+    assert calls == ["highs", "highs-ipm"]
+    assert res.status == 0 and res.method == "highs-ipm"
+    assert res.fun == pytest.approx(1.0 + 2.0 * 2.0)

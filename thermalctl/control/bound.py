@@ -228,6 +228,7 @@ def evaluate(
         "bound_lp_rows": len(lp.row_lo),
         "bound_solve_s": time.perf_counter() - wall,
         "solver": "scipy-highs",
+        "bound_solve_methods": [res_cost.method, res_backup.method],
     })
     return out
 

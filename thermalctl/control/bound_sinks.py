@@ -58,6 +58,11 @@ SUBSTEP_S = 30.0
 COMFORT_KH_PER_DAY = 0.1
 #: Loss-envelope reference temperatures: every this many kelvin over the admissible range.
 ENVELOPE_STEP_K = 0.5
+#: scipy's HiGHS methods, tried in turn until one reaches a verdict: on a year of the
+#: office (about 35,000 steps) HiGHS's default path ended "Solve error" (status 4) once.
+#: Every method's optimum is the LP's (crossover gives a basic optimal solution), so
+#: the bound does not depend on which one answered.
+SOLVE_METHODS = ("highs", "highs-ipm", "highs-ds")
 
 
 @dataclass
@@ -136,15 +141,21 @@ class Lp:
             for lo_, hi_ in zip(np.concatenate(self.lower), np.concatenate(self.upper),
                                 strict=True)
         ]
-        return linprog(
-            c,
-            A_ub=sparse.vstack(a_ub_parts).tocsr() if a_ub_parts else None,
-            b_ub=np.concatenate(b_ub_parts) if b_ub_parts else None,
-            A_eq=a[eq] if eq.any() else None,
-            b_eq=lo[eq] if eq.any() else None,
-            bounds=bounds,
-            method="highs",
-        )
+        problem = {
+            "A_ub": sparse.vstack(a_ub_parts).tocsr() if a_ub_parts else None,
+            "b_ub": np.concatenate(b_ub_parts) if b_ub_parts else None,
+            "A_eq": a[eq] if eq.any() else None,
+            "b_eq": lo[eq] if eq.any() else None,
+            "bounds": bounds,
+        }
+        res = None
+        for method in SOLVE_METHODS:
+            res = linprog(c, method=method, **problem)
+            res.method = method
+            if res.status in (0, 2, 3):  # optimal, or a verdict (infeasible, unbounded)
+                break
+        assert res is not None
+        return res
 
 
 @dataclass
