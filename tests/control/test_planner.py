@@ -243,7 +243,29 @@ def test_operator_setpoint_moves_the_planned_low_point(pool_profile: SiteProfile
     raised = dataclasses.replace(base, setpoint_c={"pool": 31.0})
     low = model.row(Row.COMFORT_LOW, "pool")
     np.testing.assert_allclose(planner.update(model, base).row_lower[low], 29.7)
-    np.testing.assert_allclose(planner.update(model, raised).row_lower[low], 30.7)
+    # From 30.0 degC the boiler alone (150 kW less the 30 kW loss) climbs to 30.7 degC
+    # at (150 - 30) kW x 0.25 h / C per step: until then the low point is that climb.
+    cap = model.sink_models["pool"].capacity_kwh_per_k
+    climb = 30.0 + (150.0 - 30.0) * STEP_H / cap * np.arange(1, N + 1)
+    np.testing.assert_allclose(planner.update(model, raised).row_lower[low],
+                               np.minimum(30.7, climb))
+
+
+def test_a_deficit_the_boiler_cannot_undo_is_not_the_plans(pool_profile: SiteProfile) -> None:
+    """A pool a few hundredths below its backup point while its evaporation (here 190 kW)
+    exceeds its boiler's 150 kW: the boiler alone loses 40 kW x 0.25 h / C per step.
+    The low point follows that fall (the plan is not forced to run deferrable work at
+    once, at any price), but never below the comfort band's 29.0 degC."""
+    model = planner.build(pool_profile, planner.PlannerSettings(horizon_steps=N))
+    data = planner.update(model, _inputs(pool_profile, temp_c=29.66, queue_kwh=0.0,
+                                         loss_w=190e3))
+    cap = model.sink_models["pool"].capacity_kwh_per_k
+    fall = 29.66 - (190.0 - 150.0) * STEP_H / cap * np.arange(1, N + 1)
+    np.testing.assert_allclose(data.row_lower[model.row(Row.COMFORT_LOW, "pool")],
+                               np.maximum(29.0, fall))
+    deep = planner.update(model, _inputs(pool_profile, temp_c=29.05, queue_kwh=0.0,
+                                         loss_w=400e3))
+    assert np.min(deep.row_lower[model.row(Row.COMFORT_LOW, "pool")]) == pytest.approx(29.0)
 
 
 def test_dump_row_is_the_loop_model_capacity_with_its_air_side(

@@ -397,12 +397,38 @@ class Comfort:
             )
             data.cost[lay.col(Var.BELOW_LOW_K, sink_id)] = dt * below_price
             data.cost[lay.col(Var.ABOVE_HIGH_K, sink_id)] = dt * PRICE_COMFORT_EUR_PER_K_H
-            data.row_lower[lay.row(Row.COMFORT_LOW, sink_id)] = sm.planning_low_profile_c(
-                replan.mids_s, replan.setpoint_c(sm)
-            )
+            low = sm.planning_low_profile_c(replan.mids_s, replan.setpoint_c(sm))
+            if sm.backup_heats_sink:
+                # Below its backup point the plan must show the backup; where the backup at
+                # full output cannot hold that point (a pool's evening evaporation above
+                # its boiler's rating), the deficit is the boiler's, not the plan's: the
+                # low point follows the backup-only trajectory there, never below the
+                # comfort band in force. Otherwise every re-plan, seeing the sink a few
+                # hundredths of a kelvin below its backup point, ran deferrable work at
+                # once at any price (the pool's peak hours).
+                band_low = np.array([sm.band_c(t)[0] for t in replan.mids_s.tolist()])
+                low = np.maximum(band_low, np.minimum(low, _backup_only_c(replan, sm)))
+            data.row_lower[lay.row(Row.COMFORT_LOW, sink_id)] = low
             data.row_upper[lay.row(Row.COMFORT_HIGH, sink_id)] = sm.band_high_profile_c(
                 replan.mids_s
             )
+
+
+def _backup_only_c(replan: Replan, sm: SinkModel) -> Array:
+    """The sink's temperature at the end of each step with its backup at full output and
+    nothing from the loop [degC]: :class:`SinkDynamics` with ``Q = 0``, ``BK = max``."""
+    cap = sm.capacity_kwh_per_k
+    dt = replan.dt_h
+    offset_w, slope_w = replan.inputs.sink_loss_w[sm.sink.id]
+    offset_kw = np.asarray(offset_w, dtype=float) / 1e3
+    slope_kw = np.asarray(slope_w, dtype=float) / 1e3
+    backup_kw = sm.sink.backup.max_heat_w / 1e3
+    out = np.empty(offset_kw.size)
+    temp = replan.sink_temp_c(sm)
+    for k in range(offset_kw.size):
+        temp = ((cap - dt * slope_kw[k]) * temp + dt * (backup_kw - offset_kw[k])) / cap
+        out[k] = temp
+    return out
 
 
 class HxCapacity:
