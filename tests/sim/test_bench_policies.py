@@ -43,3 +43,7 @@ def test_split_runs_merge_into_one_table_with_the_gaps(tmp_path: Path) -> None:
     assert bound[gap] == "100%"
     backup = header.index("backup MWh")
     assert float(bound[backup]) <= float(thermostat[backup])
+    # The bound's least-cost solution's backup, beside its least backup.
+    assert "bound's backup at its least cost" in merged.stdout
+    least_cost = float(merged.stdout.split("exmouth_pool: ")[-1].split(" MWh")[0])
+    assert least_cost >= float(bound[backup]) - 0.005
