@@ -47,3 +47,28 @@ def test_split_runs_merge_into_one_table_with_the_gaps(tmp_path: Path) -> None:
     assert "bound's backup at its least cost" in merged.stdout
     least_cost = float(merged.stdout.split("exmouth_pool: ")[-1].split(" MWh")[0])
     assert least_cost >= float(bound[backup]) - 0.005
+
+
+@pytest.mark.slow
+def test_forecast_ladder_runs_the_planner_with_one_forecast_perfect(tmp_path: Path) -> None:
+    out = tmp_path / "ladder.json"
+    run = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "forecast_ladder.py"), "--sites", str(POOL_SITE),
+         "--days", "0.5", "--parts", "weather", "--horizons", "--json", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr
+    rows = json.loads(out.read_text())
+    assert [r["run"] for r in rows] == ["mpc", "perfect weather", "mpc_perfect"]
+    assert all(r["plan_failures"] == 0 for r in rows)
+    # The "mpc" line is the shipped mpc: the same figures as `simulate --policy mpc`.
+    import datetime as dt
+
+    from thermalctl.config.loader import load_site
+    from thermalctl.models.localtime import zone
+    from thermalctl.sim.offline import simulate
+
+    profile = load_site(POOL_SITE).profile
+    start = dt.datetime(2026, 1, 5, tzinfo=zone(profile.site.timezone)).timestamp()
+    shipped = simulate(profile, "mpc", 0.5, start_s=start).metrics
+    assert rows[0]["backup_heat_kwh"] == pytest.approx(shipped["backup_heat_kwh"], rel=1e-9)
+    assert "perfect weather" in run.stdout

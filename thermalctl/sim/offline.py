@@ -157,6 +157,7 @@ def simulate(
     settings: OperatorSettings | None = None,
     progress: Progress | None = None,
     recorder: Callable[[Plant], None] | None = None,
+    policy_factory: Callable[[SiteProfile, PlantFuture], Policy] | None = None,
 ) -> OfflineResult:
     """Run ``policy_name`` through the control core on the simulated plant for ``days``
     (or evaluate the bound over them: see the module docstring).
@@ -164,7 +165,11 @@ def simulate(
     ``weather_source`` says where ``weather`` comes from (echoed in the figures; default
     ``"synthetic"`` with the profile's ``simulation`` settings); ``progress`` is called
     with the share done about once a simulated day; ``recorder`` (controllers only) is
-    called with the plant after every plant step (e.g. to keep an hourly trace).
+    called with the plant after every plant step (e.g. to keep an hourly trace);
+    ``policy_factory`` (controllers only) builds the controller from the profile and
+    the run's true future instead of the registry, e.g. a planner with other settings
+    or forecasters, for measurements (``policy_name``, a known name, is still the one
+    the figures report).
     """
     wall_start = time.perf_counter()
     name = canonical(policy_name)
@@ -183,9 +188,9 @@ def simulate(
 
     plant = Plant(profile, start_s, workloads=workloads, draw_shape=draw_shape)
     plant.ambient = weather_fn(start_s)
-    policy = build_policy(
-        name, profile, future=PlantFuture(plant, weather_fn), backend=backend
-    )
+    future = PlantFuture(plant, weather_fn)
+    policy = (build_policy(name, profile, future=future, backend=backend)
+              if policy_factory is None else policy_factory(profile, future))
     signals = measured_signals(profile)
     core = ControlCore(profile, policy, signals)
     memory = CoreMemory()
