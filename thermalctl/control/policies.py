@@ -35,9 +35,15 @@ import numpy as np
 from thermalctl.config.site import SiteProfile
 from thermalctl.control import planner
 from thermalctl.control.forecast import Forecaster, time_of_use_price
-from thermalctl.control.policy import BaselinePolicy, CeilingGuard, surplus_heat_w
+from thermalctl.control.policy import (
+    BaselinePolicy,
+    CeilingGuard,
+    heating_allowed,
+    surplus_heat_w,
+)
 from thermalctl.control.settings import OperatorSettings
 from thermalctl.control.state import SiteState
+from thermalctl.models.signals import AMBIENT_TEMP_C
 from thermalctl.points import Decision, Mode
 
 __all__ = ["PlanningPolicy", "PolicyStats", "build_policy"]
@@ -246,17 +252,34 @@ class PlanningPolicy:
 
         hot = self.guard.hot(state.now_s, supply)
         dump_on = planned_dump > DUMP_MIN_W or hot or not open_sinks
+        if dump_on:
+            # Heat goes to the dry cooler: every sink that can still take heat is asked
+            # for all it can take first (the plan's linear exchangers and circuits may
+            # think it full; the plant gives what the exchanger and the circuit pass).
+            # Dumping while a sink had headroom and its backup fired broke the contest's
+            # invariant on the residential block in January. The cooler keeps its duty:
+            # asked only for its guard it let the loop overshoot the racks' limit.
+            outdoor = state.value(AMBIENT_TEMP_C, stale)
+            takers = [s for s in p.sinks
+                      if (temps[s.id] or 0.0) < s.band_high_c - SINK_FULL_MARGIN_K
+                      and heating_allowed(s, outdoor)]
+            for s in takers:
+                requests[s.id] = s.max_heat_w
         if hot and planned_dump <= DUMP_MIN_W:
             # Keep the loop as warm as the racks allow: the cooler's guard only.
             planned_dump = GUARD_ONLY_REQUEST_W
-        if supply + self.guard.rise_k >= loop_max:
-            # At the loop's maximum, or there before the next decision at its present
-            # rise: the cooler takes at least what the sinks do not, the captured heat at
-            # the caps just set less what the sinks take now (the thermostat's
-            # feed-forward). A plan's dump is a step's mean; when the racks step up and
-            # the sinks take less than planned, the cooler's own guard alone let the
-            # loop pass the racks' inlet limit.
-            planned_dump = max(planned_dump, surplus_heat_w(state, p, caps))
+        surplus_w = surplus_heat_w(state, p, caps)
+        # The loop's rise before the next decision: as over the last interval, or as the
+        # heat the sinks and the planned dump leave at the caps just set would raise it.
+        expected_k = max(self.guard.rise_k, (surplus_w - planned_dump) * self.guard.interval_s
+                         / self.model.site.loop.capacity_j_per_k)
+        if supply + expected_k >= loop_max:
+            # At the loop's maximum, or there before the next decision: the cooler takes
+            # at least what the sinks do not, the captured heat at the caps just set less
+            # what the sinks take now (the thermostat's feed-forward). A plan's dump is a
+            # step's mean; when the racks step up and the sinks take less than planned,
+            # the cooler's own guard alone let the loop pass the racks' inlet limit.
+            planned_dump = max(planned_dump, surplus_w)
         return Decision(
             timestamp_s=state.now_s,
             mode=Mode.AUTO,

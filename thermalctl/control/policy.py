@@ -42,6 +42,7 @@ __all__ = [
     "CeilingGuard",
     "Policy",
     "ThermostatPolicy",
+    "backup_fires",
     "calls_for_heat",
     "heating_allowed",
     "loop_ceiling_c",
@@ -123,13 +124,18 @@ def calls_for_heat(
         return True
     if temp >= sink.band_high_c:
         return False
-    threshold_w = BACKUP_FIRING_FRACTION * sink.backup.max_heat_w
-    backup = state.value(f"sink.{sink.id}.backup_heat_w", stale_after_s)
-    if backup is not None and backup > threshold_w:
+    if backup_fires(state, sink, stale_after_s):
         return True
     heat = state.value(f"sink.{sink.id}.heat_w", stale_after_s)
     taking = heat is not None and heat > BACKUP_FIRING_FRACTION * sink.max_heat_w
     return taking and temp < setpoint + SWITCHING_DIFFERENTIAL_K
+
+
+def backup_fires(state: SiteState, sink: AnySink, stale_after_s: float = math.inf) -> bool:
+    """Whether a sink's own backup heater fires now (above :data:`BACKUP_FIRING_FRACTION`
+    of its rating, where metered)."""
+    backup = state.value(f"sink.{sink.id}.backup_heat_w", stale_after_s)
+    return backup is not None and backup > BACKUP_FIRING_FRACTION * sink.backup.max_heat_w
 
 
 def heating_allowed(sink: object, outdoor_c: float | None) -> bool:
@@ -171,6 +177,8 @@ class CeilingGuard:
         self.latched = False
         #: The loop's rise over the last decision interval [K] (0 when falling).
         self.rise_k = 0.0
+        #: The last decision interval [s] (0 before the second decision).
+        self.interval_s = 0.0
         self._last: tuple[float, float] | None = None
 
     def hot(self, now_s: float, supply_c: float | None) -> bool:
@@ -181,6 +189,7 @@ class CeilingGuard:
         rise_k = 0.0
         if self._last is not None and now_s > self._last[0]:
             rise_k = max(0.0, supply_c - self._last[1])  # over one decision interval
+            self.interval_s = now_s - self._last[0]
         self._last = (now_s, supply_c)
         self.rise_k = rise_k
         hot = supply_c + rise_k >= self.ceiling_c or (
