@@ -29,6 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
+from bench_policies import render  # noqa: E402
 from bench_tick import with_racks  # noqa: E402
 
 from thermalctl.config import load_site  # noqa: E402
@@ -102,13 +103,8 @@ COLUMNS = (("groups", "groups", "{}"), ("horizon", "horizon_steps", "{}"),
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    header = [c[0] for c in COLUMNS]
     cells = [["-" if r[k] is None else f.format(r[k]) for _, k, f in COLUMNS] for r in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
-    lines = [" | ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)),
-             "-+-".join("-" * w for w in widths)]
-    lines += [" | ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-    return "\n".join(lines)
+    return render([c[0] for c in COLUMNS], cells, right=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -200,18 +200,27 @@ def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
         return str(value)
 
 
-def table(rows: Sequence[dict[str, Any]], markdown: bool = False) -> str:
-    header = [c[0] for c in COLUMNS]
-    cells = [[_cell(r, key, fmt) for _, key, fmt in COLUMNS] for r in rows]
+def render(header: Sequence[str], cells: Sequence[Sequence[str]], markdown: bool = False,
+           right: bool = False) -> str:
+    """A text table (columns padded, ``right``-aligned if asked) or a Markdown one; the
+    tools' one renderer (bench_year.py and bench_planner.py use it too)."""
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
         lines += ["| " + " | ".join(r) + " |" for r in cells]
         return "\n".join(lines)
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
-    lines = [" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
-             "-+-".join("-" * w for w in widths)]
-    lines += [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-    return "\n".join(lines)
+
+    def line(values: Sequence[str]) -> str:
+        return " | ".join(v.rjust(w) if right else v.ljust(w)
+                          for v, w in zip(values, widths, strict=True))
+
+    return "\n".join([line(header), "-+-".join("-" * w for w in widths),
+                      *(line(r) for r in cells)])
+
+
+def table(rows: Sequence[dict[str, Any]], markdown: bool = False) -> str:
+    cells = [[_cell(r, key, fmt) for _, key, fmt in COLUMNS] for r in rows]
+    return render([c[0] for c in COLUMNS], cells, markdown=markdown)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from bench_policies import _start_s, site_weather  # noqa: E402
+from bench_policies import _start_s, render, site_weather  # noqa: E402
 
 from thermalctl.config.loader import load_site  # noqa: E402
 from thermalctl.sim.offline import simulate  # noqa: E402
@@ -72,11 +72,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     cells = [[r["site"], r["policy"], _fmt(r["days"], 0), _fmt(r["wall_s"]), _fmt(r["cpu_s"]),
               _fmt(r["days_per_s"]), str(r["plans"]), _fmt(r["solve_ms_median"], 2),
               _fmt(r["solve_ms_p95"], 2), _fmt(r["solver_s_estimate"])] for r in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(COLUMNS)]
-    lines = [" | ".join(h.ljust(w) for h, w in zip(COLUMNS, widths, strict=True)),
-             "-+-".join("-" * w for w in widths)]
-    lines += [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-    return "\n".join(lines)
+    return render(COLUMNS, cells)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import importlib.util
 import json
 import sys
 import time
@@ -31,6 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_policies import site_weather
 
 from thermalctl.config.loader import load_site
 from thermalctl.config.site import SiteProfile
@@ -47,7 +50,6 @@ from thermalctl.control.state import SiteState
 from thermalctl.models.localtime import zone
 from thermalctl.sim.offline import PlantFuture, simulate
 
-ROOT = Path(__file__).resolve().parents[1]
 #: Forecast fields each part replaces.
 PARTS: dict[str, tuple[str, ...]] = {
     "weather": ("ambient_c",),
@@ -92,14 +94,6 @@ def _factory(fields: tuple[str, ...] | None, steps: int
     return build
 
 
-def _site_weather() -> Any:
-    spec = importlib.util.spec_from_file_location("bench", ROOT / "tools/bench_policies.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.site_weather
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", nargs="+", required=True)
@@ -110,7 +104,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="further horizons [h] for mpc and mpc_perfect")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
-    site_weather = _site_weather()
     rows: list[dict[str, Any]] = []
     for site_path in args.sites:
         profile = load_site(site_path).profile

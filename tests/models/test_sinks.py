@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tests.conftest import HOTEL_SITE, POOL_SITE
+from tests.conftest import HOTEL_SITE, POOL_SITE, SITE_PROFILES
 from thermalctl.config.loader import load_site
 from thermalctl.models.sinks import (
     BACKUP_BAND_K,
@@ -236,3 +236,14 @@ def test_heating_curve_sets_the_exchanger_inlet_and_demand() -> None:
     step = model.step([21.0], 30_000.0, 60.0, design)
     assert step.backup_w == pytest.approx(sink.design_heat_w - 30_000.0)
     assert model.demand_cap_w([21.0], design) == pytest.approx(sink.max_heat_w)
+
+
+@pytest.mark.parametrize("site", SITE_PROFILES, ids=lambda p: p.stem)
+def test_band_low_profile_is_the_band_in_force(site: Path) -> None:
+    """The planner's vectorised band bottom (night setback included) is :meth:`band_c`'s,
+    at every quarter hour of a week."""
+    profile = load_site(site).profile
+    times = 1767600000.0 + np.arange(0.0, 7 * 86400.0, 900.0)
+    for model in models_for(profile).values():
+        expected = [model.band_c(float(t))[0] for t in times]
+        np.testing.assert_allclose(model.band_low_profile_c(times), expected)

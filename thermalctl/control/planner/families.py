@@ -406,8 +406,8 @@ class Comfort:
                 # comfort band in force. Otherwise every re-plan, seeing the sink a few
                 # hundredths of a kelvin below its backup point, ran deferrable work at
                 # once at any price (the pool's peak hours).
-                band_low = np.array([sm.band_c(t)[0] for t in replan.mids_s.tolist()])
-                low = np.maximum(band_low, np.minimum(low, _backup_only_c(replan, sm)))
+                low = np.maximum(sm.band_low_profile_c(replan.mids_s),
+                                 np.minimum(low, _backup_only_c(replan, sm)))
             data.row_lower[lay.row(Row.COMFORT_LOW, sink_id)] = low
             data.row_upper[lay.row(Row.COMFORT_HIGH, sink_id)] = sm.band_high_profile_c(
                 replan.mids_s

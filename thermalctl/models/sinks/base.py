@@ -258,6 +258,10 @@ class SinkModel(ABC):
         """:meth:`planning_low_c` at each time [degC] (a night setback lowers it)."""
         return np.full(np.asarray(times_s).size, self.planning_low_c(setpoint_c))
 
+    def band_low_profile_c(self, times_s: Array) -> Array:
+        """Bottom of the comfort band in force at each time [degC] (:meth:`band_c`)."""
+        return np.full(np.asarray(times_s).size, self.sink.band_low_c)
+
     def band_high_profile_c(self, times_s: Array) -> Array:
         """Top of the comfort band at each time [degC]."""
         return np.full(np.asarray(times_s).size, self.sink.band_high_c)

@@ -217,6 +217,10 @@ class SpaceHeatingModel(SinkModel):
         gains = np.asarray(self.gains_w(np.asarray(times_s, dtype=float)), dtype=float)
         return -ua * amb - gains, np.full(amb.size, ua)
 
+    def band_low_profile_c(self, times_s: Array) -> Array:
+        setback = np.asarray(self.setback_k(np.asarray(times_s, dtype=float)), dtype=float)
+        return self.sink.band_low_c - setback
+
     def planning_low_profile_c(self, times_s: Array, setpoint_c: float) -> Array:
         setback = np.asarray(self.setback_k(np.asarray(times_s, dtype=float)), dtype=float)
         return self.planning_low_c(setpoint_c) - setback
